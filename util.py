@@ -1,0 +1,212 @@
+"""Data layer: find videos, split them without leakage, sample and decode frames.
+
+Nothing here imports TensorFlow, so `import util` is cheap.
+
+    >>> import util
+    >>> videos = util.split_videos(util.discover_videos("data/demo"))  # doctest: +SKIP
+    >>> frames, mask = util.read_frames(videos.path[0], 16, size=(224, 224))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from vidseq.layouts import discover_videos
+from vidseq.video_io import VideoReadError, count_frames, frame_count_hint, grab_frames, open_video, resize_frame
+
+__all__ = [
+    "STRATEGIES", "SPLITS", "VideoReadError", "discover_videos", "split_videos",
+    "sample_indices", "read_frames", "check_num_frames",
+]
+
+STRATEGIES = ("uniform", "random", "clip", "stride")
+SPLITS = ("train", "val", "test")
+MAX_FRAMES = 1024
+
+
+def check_num_frames(num_frames: int) -> int:
+    """Validate a frame count: an int in [1, 1024]."""
+    if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) or not 1 <= num_frames <= MAX_FRAMES:
+        raise ValueError(f"Received: num_frames={num_frames!r}. Expected an int in [1, {MAX_FRAMES}].")
+    return int(num_frames)
+
+
+def sample_indices(
+    total_frames: int,
+    num_frames: int,
+    strategy: str = "uniform",
+    seed: int | None = None,
+    stride: int = 2,
+) -> np.ndarray:
+    """Indices of the frames to decode: sorted, unique, at most `min(total_frames, num_frames)`.
+
+    Strategies:
+      - "uniform": evenly spaced over the whole video (centre of `num_frames` equal bins).
+      - "random": a sorted random subset, reproducible with `seed`.
+      - "clip": `num_frames` contiguous frames; centred when `seed` is None, else a random start.
+      - "stride": every `stride`-th frame from the first one.
+
+    >>> sample_indices(100, 4).tolist()
+    [12, 37, 62, 87]
+    >>> sample_indices(10, 4, "stride", stride=3).tolist()
+    [0, 3, 6, 9]
+    """
+    num_frames = check_num_frames(num_frames)
+    if isinstance(total_frames, bool) or not isinstance(total_frames, (int, np.integer)) or total_frames < 0:
+        raise ValueError(f"Received: total_frames={total_frames!r}. Expected an int >= 0.")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Received: strategy={strategy!r}. Expected one of {list(STRATEGIES)}.")
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"Received: stride={stride!r}. Expected an int >= 1.")
+    total_frames, n = int(total_frames), min(int(total_frames), num_frames)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    if strategy == "uniform":
+        # Integer arithmetic: exact, and unique whenever total_frames >= num_frames.
+        return (np.arange(n, dtype=np.int64) * 2 + 1) * total_frames // (2 * n)
+    if strategy == "random":
+        rng = np.random.default_rng(seed)
+        return np.sort(rng.choice(total_frames, size=n, replace=False)).astype(np.int64)
+    if strategy == "clip":
+        slack = total_frames - n
+        start = slack // 2 if seed is None else int(np.random.default_rng(seed).integers(0, slack + 1))
+        return np.arange(start, start + n, dtype=np.int64)
+    return np.arange(0, total_frames, stride, dtype=np.int64)[:num_frames]
+
+
+def read_frames(
+    path: str | os.PathLike,
+    num_frames: int,
+    size: tuple[int, int] | None = None,
+    strategy: str = "uniform",
+    seed: int | None = None,
+    crop: str | None = None,
+    stride: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode `num_frames` sampled frames of a video in one forward pass.
+
+    Returns `(frames, mask)`: frames uint8 RGB `(num_frames, H, W, 3)` and mask bool
+    `(num_frames,)`. A video shorter than `num_frames` is zero-padded at the end, mask
+    False there. `size=(h, w)` resizes each frame as it is decoded (INTER_AREA when
+    shrinking); `crop="center"` first crops to the target aspect ratio.
+    Raises `VideoReadError` for missing, empty, truncated or non-video files.
+
+    >>> frames, mask = read_frames("data/demo/real/real_000.mp4", 16, size=(224, 224))  # doctest: +SKIP
+    >>> frames.shape, mask.all()  # doctest: +SKIP
+    ((16, 224, 224, 3), True)
+    """
+    num_frames = check_num_frames(num_frames)
+    sample_indices(0, num_frames, strategy, seed, stride)  # validate before touching the file
+    if crop not in (None, "center"):
+        raise ValueError(f"Received: crop={crop!r}. Expected None or 'center'.")
+    if crop and size is None:
+        raise ValueError("Received: crop='center' with size=None. A crop needs a target size=(h, w).")
+    if size is not None:
+        if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
+            raise ValueError(f"Received: size={size!r}. Expected (height, width) positive ints.")
+        size = (int(size[0]), int(size[1]))
+    transform = (lambda f: resize_frame(f, size, crop)) if size else None
+
+    cap = open_video(path)
+    total = frame_count_hint(cap)
+    cap.release()
+    if total:
+        indices = sample_indices(total, num_frames, strategy, seed, stride)
+        frames = grab_frames(path, indices, transform)
+    if not total or len(frames) < len(indices):
+        # The container's count was missing or too high: count what really decodes,
+        # then sample again from that count (a second pass, only for such files).
+        total = count_frames(path)
+        indices = sample_indices(total, num_frames, strategy, seed, stride)
+        frames = grab_frames(path, indices, transform)
+    if not frames:
+        raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
+
+    out = np.zeros((num_frames, *frames[0].shape), np.uint8)
+    out[: len(frames)] = frames
+    mask = np.zeros(num_frames, bool)
+    mask[: len(frames)] = True
+    return out, mask
+
+
+def split_videos(
+    videos: pd.DataFrame,
+    val_size: float = 0.15,
+    test_size: float = 0.15,
+    seed: int = 42,
+) -> pd.DataFrame:
+    """Fill the empty `split` values with "train"/"val"/"test".
+
+    Whole groups (actor, identity, source video) go to one split, so no identity leaks
+    between train, val and test; each split gets about `val_size`/`test_size` of every
+    label (stratified). Official splits already in `split` are kept; when the dataset
+    fixes a test split (Celeb-DF), only a validation split is carved from the rest.
+    Deterministic for a `seed`.
+
+    >>> videos = split_videos(discover_videos("data/demo"))  # doctest: +SKIP
+    >>> videos.groupby("split").size()  # doctest: +SKIP
+    """
+    missing = {"path", "label", "group", "split"} - set(videos.columns)
+    if missing:
+        raise ValueError(f"Received a table without columns {sorted(missing)}. Expected the output of discover_videos().")
+    for name, value in (("val_size", val_size), ("test_size", test_size)):
+        if not 0 <= value < 1:
+            raise ValueError(f"Received: {name}={value!r}. Expected a float in [0, 1).")
+    if val_size + test_size >= 1:
+        raise ValueError(f"Received: val_size={val_size} and test_size={test_size}. Expected a sum below 1.")
+
+    videos = videos.copy()
+    videos["split"] = videos["split"].fillna("")
+    official = set(videos.loc[videos.split != "", "split"])
+    fractions = {"val": 0.0 if "val" in official else val_size, "test": 0.0 if "test" in official else test_size}
+    todo = videos[videos.split == ""]
+    if todo.empty:
+        return videos
+
+    wanted = [s for s in ("val", "test") if fractions[s] > 0]
+    counts = todo.groupby(["group", "label"]).size().unstack(fill_value=0).reindex(columns=[0, 1], fill_value=0)
+    if len(counts) < len(wanted) + 1:
+        raise ValueError(
+            f"Too few groups to split: {len(counts)} group(s) {sorted(counts.index)[:5]} for splits "
+            f"{['train', *wanted]}. Each split needs whole groups (identities); add videos or lower val_size/test_size."
+        )
+    totals = videos.groupby("label").size().reindex([0, 1], fill_value=0).to_numpy(float)
+    targets = {s: fractions[s] * totals for s in wanted}
+    targets["train"] = todo.groupby("label").size().reindex([0, 1], fill_value=0).to_numpy(float) - sum(
+        targets[s] for s in wanted
+    )
+    assigned = {s: np.zeros(2) for s in targets}
+
+    # Big groups first (they are the hard ones to place), ties broken by a seeded shuffle.
+    rng = np.random.default_rng(seed)
+    order = counts.index[rng.permutation(len(counts))]
+    order = sorted(order, key=lambda g: -counts.loc[g].sum())
+    group_split = {}
+    for g in order:
+        n = counts.loc[g].to_numpy(float)
+        # The split whose per-label quota this group fills best, relative to the quota.
+        deficit = {s: float(np.sum(n * (targets[s] - assigned[s]) / np.maximum(targets[s], 1))) for s in targets}
+        best = max(deficit, key=deficit.get)
+        group_split[g] = best
+        assigned[best] += n
+    videos.loc[todo.index, "split"] = todo.group.map(group_split)
+
+    for s in wanted:
+        present = set(videos.loc[videos.split == s, "label"])
+        if present != set(videos.label):
+            raise ValueError(
+                f"Too few groups to split: the {s!r} split got labels {sorted(present)} only. "
+                "Add videos of the missing class or raise its size."
+            )
+    shared = videos.groupby("group").split.nunique()
+    if (shared > 1).any():
+        warnings.warn(
+            f"{int((shared > 1).sum())} group(s) span more than one split because the dataset's official "
+            "split puts them there (e.g. Celeb-DF identities); the official split is kept.",
+            stacklevel=2,
+        )
+    return videos
