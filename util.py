@@ -164,9 +164,20 @@ def split_videos(
     official = set(videos.loc[videos.split != "", "split"])
     fractions = {"val": 0.0 if "val" in official else val_size, "test": 0.0 if "test" in official else test_size}
     todo = videos[videos.split == ""]
-    if todo.empty:
-        return videos
+    if not todo.empty:
+        videos.loc[todo.index, "split"] = _assign_groups(todo, videos, fractions, seed)
+    shared = videos.groupby("group").split.nunique()
+    if (shared > 1).any():
+        warnings.warn(
+            f"{int((shared > 1).sum())} group(s) span more than one split because the dataset's official "
+            "split puts them there (e.g. Celeb-DF identities); the official split is kept.",
+            stacklevel=2,
+        )
+    return videos
 
+
+def _assign_groups(todo: pd.DataFrame, videos: pd.DataFrame, fractions: dict, seed: int) -> pd.Series:
+    """Greedy stratified assignment of whole groups to train/val/test: the split per row of `todo`."""
     wanted = [s for s in ("val", "test") if fractions[s] > 0]
     counts = todo.groupby(["group", "label"]).size().unstack(fill_value=0).reindex(columns=[0, 1], fill_value=0)
     if len(counts) < len(wanted) + 1:
@@ -193,20 +204,13 @@ def split_videos(
         best = max(deficit, key=deficit.get)
         group_split[g] = best
         assigned[best] += n
-    videos.loc[todo.index, "split"] = todo.group.map(group_split)
 
+    split = todo.group.map(group_split)
     for s in wanted:
-        present = set(videos.loc[videos.split == s, "label"])
+        present = set(todo.label[split == s])
         if present != set(videos.label):
             raise ValueError(
                 f"Too few groups to split: the {s!r} split got labels {sorted(present)} only. "
                 "Add videos of the missing class or raise its size."
             )
-    shared = videos.groupby("group").split.nunique()
-    if (shared > 1).any():
-        warnings.warn(
-            f"{int((shared > 1).sum())} group(s) span more than one split because the dataset's official "
-            "split puts them there (e.g. Celeb-DF identities); the official split is kept.",
-            stacklevel=2,
-        )
-    return videos
+    return split
