@@ -12,8 +12,11 @@ import os
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-import cv2
 import numpy as np
+
+# A broken file is reported through VideoReadError; OpenCV's own log lines would only add noise.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+import cv2  # noqa: E402
 
 from vidseq.atomic import atomic_path
 

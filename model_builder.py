@@ -1,0 +1,461 @@
+"""Models, training and runs: frozen backbone -> cached (N, T, D) embeddings -> sequence head.
+
+    >>> import model_builder
+    >>> labels, model, (test_loss, test_acc) = model_builder.train_test_classifier(
+    ...     "data/demo", num_frames=16, img_model_name="MobileNetV2", weights="random",
+    ...     learning_rate=1e-3, epochs=30)  # doctest: +SKIP
+    >>> model_builder.compare_saved_models("saved_models")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import collections
+import os
+import re
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of notebooks
+import keras  # noqa: E402
+import numpy as np
+import pandas as pd
+
+import util
+from vidseq import __version__, backbones
+from vidseq.atomic import atomic_path, write_json, write_text
+from vidseq.backbones import BACKBONES
+from vidseq.cache import ArrayCache, cache_key
+from vidseq.metrics import binary_metrics
+from vidseq.plots import plot_learning_curves, plot_roc
+
+__all__ = [
+    "BACKBONES", "LABELS", "embed_videos", "build_classifier", "train_test_classifier",
+    "compare_saved_models", "load_classifier", "predict_video", "default_cache_dir",
+]
+
+LABELS = ["real", "fake"]  # class names by output index: the sigmoid output is P(fake)
+RNNS = ("gru", "lstm", None)
+
+
+def default_cache_dir() -> Path:
+    """`$VIDSEQ_CACHE`, else `~/.cache/vidseq`: embeddings are shared by every run."""
+    return Path(os.environ.get("VIDSEQ_CACHE", Path.home() / ".cache" / "vidseq"))
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+def embed_videos(
+    paths: Sequence[str | os.PathLike],
+    num_frames: int,
+    img_model_name: str = "MobileNetV2",
+    weights: Any = "imagenet",
+    cache_dir: str | os.PathLike | None = None,
+    batch_size: int = 32,
+    on_error: str = "raise",
+    strategy: str = "uniform",
+    seed: int | None = None,
+    workers: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frame embeddings of each video from a frozen backbone: `(features (N, T, D), mask (N, T))`.
+
+    Decoding runs in `workers` threads ahead of inference, a few videos at a time, so memory
+    holds the output array and a bounded number of frames. With `cache_dir`, each video's
+    embeddings are stored once (content-addressed `.npz`); a warm call neither decodes nor
+    builds the backbone, and a killed run resumes where it stopped. `on_error="skip"` leaves
+    an unreadable video's row at zeros with mask False and warns naming it. `seed` drives
+    the "random" and "clip" frame sampling; "random" weights always use one fixed seed.
+
+    >>> features, mask = embed_videos(["data/demo/real/real_000.mp4"], 16, "MobileNetV2",
+    ...                               weights="random", cache_dir="/tmp/vidseq-cache")  # doctest: +SKIP
+    >>> features.shape  # doctest: +SKIP
+    (1, 16, 1280)
+    """
+    features, mask, _ = _embed(paths, num_frames, img_model_name, weights, cache_dir, batch_size, on_error,
+                               strategy, seed, workers)
+    return features, mask
+
+
+def _embed(paths, num_frames, img_model_name, weights, cache_dir, batch_size, on_error, strategy, seed, workers):
+    """embed_videos, also returning `{path: error message}` for the videos that were skipped."""
+    spec = backbones.get_spec(img_model_name)
+    num_frames = util.check_num_frames(num_frames)
+    util.sample_indices(0, num_frames, strategy, seed)
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"Received: on_error={on_error!r}. Expected 'raise' or 'skip'.")
+    for name, value in (("batch_size", batch_size), ("workers", workers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"Received: {name}={value!r}. Expected an int >= 1.")
+    if isinstance(paths, (str, os.PathLike)):
+        raise ValueError(f"Received: paths={str(paths)!r}, a single path. Expected a list of video paths.")
+    paths = [str(p) for p in paths]
+    weights = backbones.resolve_weights(spec.name, weights)
+    if strategy not in ("random", "clip"):
+        seed = None  # the other strategies ignore it: runs with other seeds share the cache
+    settings = dict(num_frames=num_frames, strategy=strategy, seed=seed, size=spec.input_size,
+                    backbone=spec.name, weights=backbones.weights_identity(weights))
+
+    cache = ArrayCache(cache_dir, "embeddings")
+    features = np.zeros((len(paths), num_frames, spec.feature_dim), np.float32)
+    mask = np.zeros((len(paths), num_frames), bool)
+    todo = []
+    for i, path in enumerate(paths):
+        key = cache_key(path, **settings)
+        hit = cache.load(key)
+        if hit is not None and hit["features"].shape == features.shape[1:]:
+            features[i], mask[i] = hit["features"], hit["mask"]
+        else:
+            todo.append((i, path, key))
+    errors: dict[str, str] = {}
+    if not todo:
+        return features, mask, errors
+
+    model = backbones.build_backbone(spec.name, weights)
+    chunk = min(batch_size, num_frames)
+
+    def read(path: str):
+        return util.read_frames(path, num_frames, size=spec.input_size, strategy=strategy, seed=seed)
+
+    progress = _progress(len(todo), f"Embedding with {spec.name}")
+    for (i, path, key), result in _decode_ahead(todo, read, workers):
+        if isinstance(result, util.VideoReadError):
+            if on_error == "raise":
+                raise result
+            errors[path] = str(result)
+            warnings.warn(f"Skipped unreadable video {path}: {result}", stacklevel=3)
+        else:
+            frames, valid = result
+            features[i, valid] = _run_backbone(model, spec, frames[valid], chunk)
+            mask[i] = valid
+            cache.save(key, features=features[i], mask=mask[i])
+        progress.update(1)
+    progress.close()
+    return features, mask, errors
+
+
+def _decode_ahead(todo: list, read, workers: int) -> Iterable:
+    """Yield `(item, frames or VideoReadError)` in order, decoding up to 2*workers videos ahead."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: collections.deque = collections.deque()
+        items = iter(todo)
+        for item in items:
+            pending.append((item, pool.submit(read, item[1])))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            item, future = pending.popleft()
+            next_item = next(items, None)
+            if next_item is not None:
+                pending.append((next_item, pool.submit(read, next_item[1])))
+            try:
+                yield item, future.result()
+            except util.VideoReadError as err:
+                yield item, err
+
+
+def _run_backbone(model, spec, frames: np.ndarray, chunk: int) -> np.ndarray:
+    """Pooled features of `frames`, in fixed-size chunks so the graph is traced once."""
+    out = np.zeros((len(frames), spec.feature_dim), np.float32)
+    for start in range(0, len(frames), chunk):
+        batch = spec.preprocess(frames[start : start + chunk])
+        n = len(batch)
+        if n < chunk:
+            batch = np.concatenate([batch, np.zeros((chunk - n, *batch.shape[1:]), batch.dtype)])
+        out[start : start + n] = np.asarray(model.predict_on_batch(batch))[:n]
+    return out
+
+
+def _progress(total: int, description: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=description, unit="video", disable=total <= 4)
+
+
+# --------------------------------------------------------------------------- heads
+
+
+def build_classifier(
+    num_frames: int,
+    feature_dim: int,
+    rnn: str | None = "gru",
+    rnn_units: Sequence[int] = (256, 256),
+    bidirectional: bool = False,
+    batch_norm: bool = False,
+    dense_units: Sequence[int] = (),
+    dropout: float = 0.5,
+) -> keras.Model:
+    """A sequence head over `(num_frames, feature_dim)` embeddings -> P(fake).
+
+    Masking (padded frames are all-zero rows), a stack of `rnn` layers ("gru", "lstm", or
+    None for a masked temporal mean), optionally bidirectional with BatchNormalization
+    between them, dropout, then `dense_units` ReLU layers each followed by dropout, then
+    `Dense(1, sigmoid)`. Plain Keras layers only: it saves and reloads with safe_mode.
+
+    >>> model = build_classifier(16, 1280, rnn="gru", rnn_units=(64,), dense_units=(32,))
+    >>> model.output_shape
+    (None, 1)
+    """
+    num_frames = util.check_num_frames(num_frames)
+    _check_int(feature_dim, "feature_dim")
+    if rnn not in RNNS:
+        raise ValueError(f"Received: rnn={rnn!r}. Expected one of {list(RNNS)}.")
+    rnn_units, dense_units = _int_tuple(rnn_units, "rnn_units"), _int_tuple(dense_units, "dense_units")
+    if rnn and not rnn_units:
+        raise ValueError(f"Received: rnn_units={rnn_units!r} with rnn={rnn!r}. Expected at least one layer size.")
+    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"Received: dropout={dropout!r}. Expected a float in [0, 1).")
+
+    inputs = keras.Input((num_frames, feature_dim), name="frame_features")
+    x = keras.layers.Masking(mask_value=0.0)(inputs)
+    if rnn is None:
+        x = keras.layers.GlobalAveragePooling1D(name="masked_mean")(x)
+    else:
+        layer_type = keras.layers.GRU if rnn == "gru" else keras.layers.LSTM
+        for i, units in enumerate(rnn_units):
+            last = i == len(rnn_units) - 1
+            layer = layer_type(units, return_sequences=not last)
+            x = (keras.layers.Bidirectional(layer) if bidirectional else layer)(x)
+            if batch_norm and not last:
+                x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dropout(dropout)(x)
+    for units in dense_units:
+        x = keras.layers.Dense(units, activation="relu")(x)
+        x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="p_fake")(x)
+    return keras.Model(inputs, outputs, name=head_name(rnn, rnn_units, bidirectional, batch_norm, dense_units))
+
+
+def head_name(rnn, rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=()) -> str:
+    """A short name saying what the head is, e.g. "bigru256x256_bn_fc64"."""
+    name = "meanpool" if rnn is None else ("bi" if bidirectional else "") + rnn + "x".join(map(str, rnn_units))
+    if batch_norm and rnn:
+        name += "_bn"
+    if dense_units:
+        name += "_fc" + "x".join(map(str, dense_units))
+    return name
+
+
+def _check_int(value, name: str, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"Received: {name}={value!r}. Expected an int >= {low}.")
+    return int(value)
+
+
+def _int_tuple(values, name: str) -> tuple[int, ...]:
+    if isinstance(values, (int, np.integer)):
+        values = (values,)
+    return tuple(_check_int(v, name) for v in values)
+
+
+# --------------------------------------------------------------------------- runs
+
+HEAD_OPTIONS = dict(rnn="gru", rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=(), dropout=0.5)
+RUN_OPTIONS = dict(
+    weights="imagenet", epochs=100, batch_size=16, learning_rate=1e-5, patience=10, seed=42,
+    strategy="uniform", cache_dir=None, save_dir="saved_models", run_name=None,
+    val_size=0.15, test_size=0.15, compression="c23", embed_batch_size=32, verbose=1,
+)
+
+
+def train_test_classifier(
+    data_dir: str | os.PathLike,
+    num_frames: int = 64,
+    img_model_name: str = "MobileNetV2",
+    **options: Any,
+) -> tuple[list[str], keras.Model, tuple[float, float]]:
+    """Discover, split (group-disjoint), embed (cached), train, test and save one run.
+
+    Returns `(labels, classifier, (test_loss, test_acc))`, measured on the TEST split;
+    the model kept is the one with the best validation loss. The run folder
+    `save_dir/<run_name>/` holds `model.keras`, `config.json`, `metrics.json`,
+    `history.csv`, `splits.csv` and plots. Options (keyword): every `build_classifier`
+    argument and {run_options}.
+
+    >>> labels, model, (loss, acc) = train_test_classifier(
+    ...     "data/demo", 16, "MobileNetV2", weights="random", epochs=20, learning_rate=1e-3)  # doctest: +SKIP
+    """
+    opts = _check_options(options)
+    spec = backbones.get_spec(img_model_name)
+    num_frames = util.check_num_frames(num_frames)
+    head = {k: opts[k] for k in HEAD_OPTIONS}
+    build_classifier(num_frames, spec.feature_dim, **head)  # validates the head before any video is read
+    for name in ("epochs", "batch_size", "patience", "embed_batch_size"):
+        _check_int(opts[name], name, low=0 if name == "patience" else 1)
+    if not isinstance(opts["learning_rate"], float) or not 0 < opts["learning_rate"] < 1:
+        raise ValueError(f"Received: learning_rate={opts['learning_rate']!r}. Expected a float in (0, 1).")
+    backbones.check_weights(opts["weights"])
+    if opts["run_name"] is not None and not re.fullmatch(r"[\w.+-]+", str(opts["run_name"])):
+        raise ValueError(f"Received: run_name={opts['run_name']!r}. Expected letters, digits and . _ + - only.")
+    cache_dir = default_cache_dir() if opts["cache_dir"] is None else Path(opts["cache_dir"])
+
+    videos = util.split_videos(util.discover_videos(data_dir, opts["compression"]), opts["val_size"],
+                               opts["test_size"], opts["seed"])
+    say = print if opts["verbose"] else (lambda *a, **k: None)
+    say(f"Image Model: {spec.name}, Image Size: {spec.input_size}")
+    for split in util.SPLITS:
+        part = videos[videos.split == split]
+        say(f"{split.upper()} set: {len(part)} videos ({(part.label == 0).sum()} real, {(part.label == 1).sum()} fake)")
+    if not (videos.split == "val").any() or not (videos.split == "test").any():
+        raise ValueError("Received: a split without validation or test videos. Expected val_size > 0 and test_size > 0.")
+
+    weights = backbones.resolve_weights(spec.name, opts["weights"])
+    features, mask, errors = _embed(videos.path, num_frames, spec.name, weights, cache_dir, opts["embed_batch_size"],
+                                    "skip", opts["strategy"], opts["seed"], 2)
+    usable = mask.any(axis=1)
+    if errors:
+        say(f"Skipped {len(errors)} unreadable video(s); listed in metrics.json.")
+    data = {s: (features[(videos.split == s).to_numpy() & usable], videos.label[(videos.split == s) & usable].to_numpy())
+            for s in util.SPLITS}
+
+    keras.utils.set_random_seed(opts["seed"])
+    model = build_classifier(num_frames, spec.feature_dim, **head)
+    model.compile(optimizer=keras.optimizers.Adam(opts["learning_rate"]), loss="binary_crossentropy",
+                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    x_train, y_train = data["train"]
+    counts = np.bincount(y_train, minlength=2)
+    class_weight = {c: len(y_train) / (2 * counts[c]) for c in (0, 1) if counts[c]}
+    started = time.time()
+    fit = model.fit(
+        x_train, y_train, validation_data=data["val"], epochs=opts["epochs"], batch_size=opts["batch_size"],
+        class_weight=class_weight, shuffle=True, verbose=2 if opts["verbose"] else 0,
+        callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=opts["patience"], restore_best_weights=True)],
+    )
+    train_seconds = time.time() - started
+    test_loss, test_acc = (float(v) for v in model.evaluate(*data["test"], verbose=0)[:2])
+
+    scores = {s: model.predict(data[s][0], verbose=0).ravel() for s in ("val", "test")}
+    history = pd.DataFrame(fit.history).rename_axis("epoch").reset_index()
+    metrics = {s: binary_metrics(data[s][1], scores[s]) for s in ("val", "test")}
+    metrics.update(
+        test_loss=test_loss, test_acc=test_acc, train_videos=int(len(y_train)), epochs_trained=int(len(history)),
+        best_epoch=int(history.val_loss.idxmin()) + 1, train_seconds=round(train_seconds, 2),
+        skipped=[{"path": p, "error": e} for p, e in errors.items()],
+    )
+    dataset = "+".join(sorted(videos.dataset.unique()))
+    run_dir = _new_run_dir(opts["save_dir"], opts["run_name"] or _run_name(dataset, spec.name, num_frames, model.name))
+    config = dict(
+        data_dir=str(Path(data_dir).resolve()), dataset=dataset, num_frames=num_frames, img_model_name=spec.name,
+        input_size=list(spec.input_size), feature_dim=spec.feature_dim, head=model.name,
+        weights=weights if weights in backbones.WEIGHT_KEYWORDS else str(Path(weights).resolve()),
+        weights_identity=backbones.weights_identity(weights), params=int(model.count_params()),
+        cache_dir=str(cache_dir.resolve()), created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        versions=dict(vidseq=__version__, keras=keras.__version__, backend=keras.backend.backend()),
+        **head, **{k: opts[k] for k in RUN_OPTIONS if k not in ("cache_dir", "weights", "verbose")},
+    )
+    _save_run(run_dir, model, config, metrics, history, videos, scores, data)
+    say(f"TEST: loss {test_loss:.4f}, accuracy {test_acc:.3f}, AUC {_fmt(metrics['test']['auc'])} -> {run_dir}")
+    return list(LABELS), model, (test_loss, test_acc)
+
+
+train_test_classifier.__doc__ = train_test_classifier.__doc__.format(run_options=", ".join(f"`{k}`" for k in RUN_OPTIONS))
+
+
+def _check_options(options: dict) -> dict:
+    valid = {**HEAD_OPTIONS, **RUN_OPTIONS}
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(f"Received unknown option(s) {unknown}. Expected some of {sorted(valid)}.")
+    return {**valid, **options}
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _run_name(dataset: str, backbone: str, num_frames: int, head: str) -> str:
+    return f"{dataset}_{backbone}_f{num_frames}_{head}_{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _new_run_dir(save_dir, run_name: str) -> Path:
+    base = Path(save_dir) / run_name
+    run_dir, n = base, 1
+    while run_dir.exists():
+        n += 1
+        run_dir = base.with_name(f"{base.name}-{n}")
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def _save_run(run_dir: Path, model, config, metrics, history, videos, scores, data) -> None:
+    with atomic_path(run_dir / "model.keras") as tmp:
+        model.save(tmp)
+    write_json(run_dir / "config.json", config)
+    write_text(run_dir / "history.csv", history.to_csv(index=False))
+    write_text(run_dir / "splits.csv", videos[["path", "label", "group", "split", "dataset"]].to_csv(index=False))
+    plot_learning_curves(history, run_dir / "learning_curves.png")
+    plot_roc({s: (data[s][1], scores[s]) for s in scores}, run_dir / "roc.png")
+    write_json(run_dir / "metrics.json", metrics)  # last: its presence marks a finished run
+
+
+# --------------------------------------------------------------------------- saved runs
+
+
+def compare_saved_models(save_dir: str | os.PathLike = "saved_models") -> pd.DataFrame:
+    """One row per finished run in `save_dir`, best first by test AUC.
+
+    Folders that cannot be read are reported in a warning, not fatal.
+
+    >>> compare_saved_models("saved_models")[["run", "backbone", "test_auc"]]  # doctest: +SKIP
+    """
+    import json
+
+    save_dir = Path(save_dir)
+    if not save_dir.is_dir():
+        raise FileNotFoundError(f"Received: save_dir={str(save_dir)!r}, which is not a directory.")
+    rows, unreadable = [], []
+    for run_dir in sorted(p for p in save_dir.iterdir() if p.is_dir()):
+        try:
+            config = json.loads((run_dir / "config.json").read_text())
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+        except (OSError, ValueError) as err:
+            unreadable.append(f"{run_dir.name} ({type(err).__name__})")
+            continue
+        rows.append(dict(
+            run=run_dir.name, dataset=config.get("dataset"), backbone=config.get("img_model_name"),
+            num_frames=config.get("num_frames"), head=config.get("head"), weights=config.get("weights"),
+            params=config.get("params"),
+            **{f"{s}_{m}": metrics.get(s, {}).get(m) for s in ("val", "test")
+               for m in ("auc", "accuracy", "balanced_accuracy", "eer", "log_loss")},
+            test_videos=metrics.get("test", {}).get("videos"), epochs=metrics.get("epochs_trained"),
+            train_seconds=metrics.get("train_seconds"), skipped=len(metrics.get("skipped", [])),
+            created=config.get("created"),
+        ))
+    if unreadable:
+        warnings.warn(f"Unreadable run folders in {save_dir}: {', '.join(unreadable)}", stacklevel=2)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    return table.sort_values("test_auc", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _read_config(run_dir) -> dict:
+    import json
+
+    file = Path(run_dir) / "config.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no config.json. Expected a saved run folder.")
+    return json.loads(file.read_text())
+
+
+def load_classifier(run_dir: str | os.PathLike) -> keras.Model:
+    """The run's best model (`model.keras`), loaded with safe_mode."""
+    file = Path(run_dir) / "model.keras"
+    if not file.is_file():
+        raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no model.keras. Expected a saved run folder.")
+    return keras.saving.load_model(file, safe_mode=True)
+
+
+def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike) -> float:
+    """P(fake) for one video, with the run's own backbone, weights and frame sampling.
+
+    >>> predict_video("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
+    0.93
+    """
+    config = _read_config(run_dir)
+    model = load_classifier(run_dir)
+    features, _ = embed_videos([path], config["num_frames"], config["img_model_name"], config["weights"],
+                               config.get("cache_dir"), strategy=config["strategy"], seed=config["seed"])
+    return float(model.predict(features, verbose=0)[0, 0])

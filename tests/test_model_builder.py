@@ -1,0 +1,360 @@
+"""model_builder on tiny generated videos: backbones, cached embeddings, heads, runs, predict."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+import model_builder
+import util
+from conftest import make_frames
+from vidseq import backbones
+from vidseq.video_io import write_video
+
+BACKBONE = "MobileNetV2"
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory):
+    """A folders-layout dataset: 8 real, 8 fake (a brightened patch), and one broken file."""
+    root = tmp_path_factory.mktemp("dataset")
+    for label in ("real", "fake"):
+        for i in range(8):
+            frames = make_frames(12, 64, 96, seed=i + (100 if label == "fake" else 0))
+            if label == "fake":
+                frames[:, 16:48, 24:72] = np.clip(frames[:, 16:48, 24:72].astype(int) + 90, 0, 255)
+            write_video(root / label / f"{label}_{i}.mp4", frames, fps=10)
+    (root / "real" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    return root
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def good_paths(dataset):
+    return sorted(str(p) for p in dataset.rglob("*_*.mp4"))
+
+
+def embed(paths, num_frames=6, **kwargs):
+    return model_builder.embed_videos(paths, num_frames, BACKBONE, weights="random", **kwargs)
+
+
+# --------------------------------------------------------------------------- backbones
+
+
+def test_registry_matches_design():
+    assert set(model_builder.BACKBONES) == {
+        "MobileNetV2", "EfficientNetB0", "EfficientNetB3", "Xception", "InceptionV3", "DenseNet121", "ResNet50"}
+    assert model_builder.BACKBONES["EfficientNetB3"].input_size == (300, 300)
+    assert model_builder.BACKBONES["Xception"].feature_dim == 2048
+
+
+def test_unknown_backbone_lists_valid_names(good_paths):
+    with pytest.raises(ValueError, match=r"img_model_name='VGG16'.*MobileNetV2"):
+        model_builder.embed_videos(good_paths, 4, "VGG16")
+
+
+def test_random_weights_give_live_features_and_rebuild_identically(good_paths, cache_dir):
+    features, mask = embed(good_paths[:3], cache_dir=cache_dir)
+    valid = features[mask]
+    assert valid.std(axis=0).mean() > 1e-3, "features are (nearly) constant: nothing below would be tested"
+    backbones._BUILT.clear()  # a fresh build with the same seed gives the same features
+    again, _ = embed(good_paths[:3])
+    np.testing.assert_allclose(again, features, rtol=1e-5, atol=1e-5)
+
+
+def test_imagenet_unreachable_is_a_clear_error_and_auto_falls_back(monkeypatch, capsys):
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://example/weights.h5: None -- [Errno -2] Name or service not known")
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
+    monkeypatch.setattr(backbones, "_AUTO", {})
+    with pytest.raises(backbones.ImageNetUnavailable, match="weights='random'"):
+        backbones.build_backbone(BACKBONE, "imagenet")
+    assert backbones.resolve_weights(BACKBONE, "auto") == "random"
+    assert "using weights='random'" in capsys.readouterr().out
+
+
+def test_weights_file_path(tmp_path, good_paths):
+    model = backbones.build_backbone(BACKBONE, "random")
+    file = tmp_path / "mobilenet.weights.h5"
+    model.save_weights(file)
+    expected, _ = embed(good_paths[:1])
+    from_file, _ = model_builder.embed_videos(good_paths[:1], 6, BACKBONE, weights=str(file))
+    assert expected.std() > 1e-3
+    np.testing.assert_allclose(from_file, expected, rtol=1e-5, atol=1e-5)
+    assert backbones.weights_identity(str(file)).startswith("file-")
+
+
+@pytest.mark.parametrize("weights,error", [("imagenet21k", ValueError), ("/no/such/file.h5", FileNotFoundError), (3, ValueError)])
+def test_bad_weights(good_paths, weights, error):
+    with pytest.raises(error, match="weights="):
+        model_builder.embed_videos(good_paths, 4, BACKBONE, weights=weights)
+
+
+def test_plain_init_warns_about_dead_features(monkeypatch):
+    monkeypatch.setattr(backbones, "_BUILT", {})
+    with pytest.warns(UserWarning, match="constant"):
+        backbones.build_backbone(BACKBONE, None)
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+def test_embed_shapes_mask_and_padding(good_paths, cache_dir):
+    features, mask = embed(good_paths[:2], num_frames=16, cache_dir=cache_dir)  # videos have 12 frames
+    assert features.shape == (2, 16, 1280) and features.dtype == np.float32
+    np.testing.assert_array_equal(mask, np.tile(np.arange(16) < 12, (2, 1)))
+    assert not features[:, 12:].any()
+    assert features[0, 0].std() > 1e-3 and not np.allclose(features[0, 0], features[1, 0])
+
+
+def test_warm_call_neither_decodes_nor_builds(good_paths, cache_dir, monkeypatch):
+    cold, cold_mask = embed(good_paths, cache_dir=cache_dir)
+    assert cold[cold_mask].std(axis=0).mean() > 1e-3
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a warm call must not decode or build")
+
+    monkeypatch.setattr(backbones, "build_backbone", forbidden)
+    monkeypatch.setattr(util, "read_frames", forbidden)
+    warm, warm_mask = embed(good_paths, cache_dir=cache_dir)
+    np.testing.assert_array_equal(warm, cold)
+    np.testing.assert_array_equal(warm_mask, cold_mask)
+
+
+def test_cache_key_covers_settings(good_paths, cache_dir):
+    a, _ = embed(good_paths[:1], num_frames=6, cache_dir=cache_dir)
+    b, _ = embed(good_paths[:1], num_frames=6, cache_dir=cache_dir, strategy="clip")
+    assert a.std() > 1e-3 and not np.allclose(a, b)  # a different sampling is not served from the cache
+    files = list((cache_dir / "embeddings").rglob("*.npz"))
+    assert files and not list((cache_dir / "embeddings").rglob("*.tmp*"))
+
+
+def test_broken_video_raise_or_skip(dataset, good_paths):
+    broken = str(dataset / "real" / "broken.mp4")
+    with pytest.raises(util.VideoReadError, match="broken.mp4"):
+        embed([good_paths[0], broken])
+    with pytest.warns(UserWarning, match="broken.mp4"):
+        features, mask = embed([good_paths[0], broken], on_error="skip")
+    assert mask[0].all() and not mask[1].any() and not features[1].any()
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(num_frames=0), "num_frames=0"), (dict(on_error="ignore"), "on_error='ignore'"),
+    (dict(batch_size=0), "batch_size=0"), (dict(strategy="every"), "strategy='every'"),
+])
+def test_embed_bad_arguments(good_paths, kwargs, match):
+    kwargs = {"num_frames": 4, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        model_builder.embed_videos(good_paths, kwargs.pop("num_frames"), BACKBONE, weights="random", **kwargs)
+
+
+def test_sigkill_mid_extraction_resumes(tmp_path, good_paths, monkeypatch):
+    """A run killed by SIGKILL leaves only whole cache files; the next run computes only the rest."""
+    cache = tmp_path / "cache"
+    script = (
+        "import sys, model_builder, util\n"
+        "real_read = util.read_frames\n"
+        "def slow_read(*a, **k):\n"
+        "    import time; time.sleep(0.7); return real_read(*a, **k)\n"
+        "util.read_frames = slow_read\n"
+        f"model_builder.embed_videos({good_paths!r}, 6, {BACKBONE!r}, weights='random', cache_dir={str(cache)!r}, workers=1)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": os.getcwd()})
+    deadline = time.time() + 120
+    while len(list(cache.rglob("*.npz"))) < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len([f for f in cache.rglob("*.npz") if not f.name.startswith(".")])
+    assert 3 <= done < len(good_paths), "the kill should land mid-run"
+
+    calls = []
+    real_read = util.read_frames
+    monkeypatch.setattr(util, "read_frames", lambda *a, **k: calls.append(a[0]) or real_read(*a, **k))
+    resumed, mask = embed(good_paths, cache_dir=cache)
+    assert len(calls) == len(good_paths) - done
+    fresh, _ = embed(good_paths)
+    assert fresh.std() > 1e-3
+    np.testing.assert_allclose(resumed, fresh, rtol=1e-5, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- heads
+
+HEADS = [
+    dict(rnn="gru", rnn_units=(16, 8)),
+    dict(rnn="lstm", rnn_units=(12,), bidirectional=True),
+    dict(rnn="gru", rnn_units=(8, 8), bidirectional=True, batch_norm=True, dense_units=(16,)),
+    dict(rnn=None, dense_units=(32, 8), dropout=0.2),
+]
+
+
+def head_id(head):
+    return model_builder.head_name(**{k: v for k, v in head.items() if k != "dropout"})
+
+
+def plain_keras_head(num_frames, feature_dim, rnn, rnn_units=(), bidirectional=False, batch_norm=False,
+                     dense_units=(), dropout=0.5):
+    """The same stack from plain Keras layers, without the vidseq builder."""
+    layers = [keras.Input((num_frames, feature_dim))]
+    if rnn is None:
+        layers.append(keras.layers.GlobalAveragePooling1D())
+    for i, units in enumerate(rnn_units if rnn else ()):
+        cell = (keras.layers.GRU if rnn == "gru" else keras.layers.LSTM)(units, return_sequences=i < len(rnn_units) - 1)
+        layers.append(keras.layers.Bidirectional(cell) if bidirectional else cell)
+        if batch_norm and i < len(rnn_units) - 1:
+            layers.append(keras.layers.BatchNormalization())
+    layers += [keras.layers.Dense(u) for u in dense_units] + [keras.layers.Dense(1)]
+    return keras.Sequential(layers)
+
+
+@pytest.mark.parametrize("head", HEADS, ids=lambda h: head_id(h))
+def test_head_parameter_count_matches_plain_keras(head):
+    model = model_builder.build_classifier(8, 20, **head)
+    assert model.count_params() == plain_keras_head(8, 20, **head).count_params()
+    assert model.name == head_id(head)
+
+
+@pytest.mark.parametrize("head", HEADS, ids=lambda h: head_id(h))
+def test_head_saves_and_reloads_with_safe_mode(tmp_path, head):
+    model = model_builder.build_classifier(8, 20, **head)
+    x = np.random.default_rng(0).normal(size=(3, 8, 20)).astype("float32")
+    x[0, 5:] = 0  # padded frames
+    file = tmp_path / "head.keras"
+    model.save(file)
+    reloaded = keras.saving.load_model(file, safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("head", HEADS, ids=lambda h: head_id(h))
+def test_padded_frames_are_masked(head):
+    """A video padded with zero rows scores as the same video without the padding."""
+    short, long = model_builder.build_classifier(5, 20, **head), model_builder.build_classifier(9, 20, **head)
+    long.set_weights(short.get_weights())
+    x = np.random.default_rng(1).normal(size=(2, 5, 20)).astype("float32")
+    padded = np.concatenate([x, np.zeros((2, 4, 20), "float32")], axis=1)
+    assert np.ptp(short.predict(x, verbose=0)) > 0
+    np.testing.assert_allclose(long.predict(padded, verbose=0), short.predict(x, verbose=0), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(rnn="rnn"), "rnn='rnn'"), (dict(rnn_units=()), "rnn_units"), (dict(dropout=1.0), "dropout=1.0"),
+    (dict(dense_units=(0,)), "dense_units=0"), (dict(num_frames=0), "num_frames=0"), (dict(feature_dim=-1), "feature_dim=-1"),
+])
+def test_head_bad_arguments(kwargs, match):
+    args = {"num_frames": 8, "feature_dim": 20, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        model_builder.build_classifier(**args)
+
+
+# --------------------------------------------------------------------------- runs
+
+RUN = dict(weights="random", epochs=3, learning_rate=1e-3, batch_size=4, rnn_units=(8,), val_size=0.25,
+           test_size=0.25, verbose=0)
+
+
+@pytest.fixture(scope="session")
+def finished_run(dataset, cache_dir, tmp_path_factory):
+    save_dir = tmp_path_factory.mktemp("runs")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labels, model, (loss, acc) = model_builder.train_test_classifier(
+            dataset, 6, BACKBONE, cache_dir=cache_dir, save_dir=save_dir, run_name="first", seed=3, **RUN)
+    return save_dir / "first", labels, model, loss, acc
+
+
+def test_run_folder_contents_and_test_split_metrics(finished_run):
+    run_dir, labels, model, loss, acc = finished_run
+    assert labels == ["real", "fake"]
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"model.keras", "config.json", "metrics.json", "history.csv", "splits.csv", "learning_curves.png", "roc.png"} <= names
+    assert not [n for n in names if ".tmp" in n]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    splits = pd.read_csv(run_dir / "splits.csv")
+    skipped = {s["path"] for s in metrics["skipped"]}
+    assert [p.endswith("broken.mp4") for p in skipped] == [True]
+    for split in ("val", "test"):
+        kept = splits[(splits.split == split) & ~splits.path.isin(skipped)]
+        assert metrics[split]["videos"] == len(kept)
+        assert metrics[split]["fake"] == int(kept.label.sum())
+    assert metrics["test_loss"] == pytest.approx(loss) and metrics["test_acc"] == pytest.approx(acc)
+    assert (splits.groupby("group").split.nunique() == 1).all()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["weights_identity"].startswith("random-seed0") and config["num_frames"] == 6
+    assert config["learning_rate"] == 1e-3 and config["rnn_units"] == [8]
+
+
+def test_options_reach_the_model(finished_run):
+    run_dir, _, model, _, _ = finished_run
+    reloaded = model_builder.load_classifier(run_dir)
+    assert float(keras.ops.convert_to_numpy(reloaded.optimizer.learning_rate)) == pytest.approx(1e-3)
+    assert model.get_layer(index=2).units == 8 and model.count_params() == reloaded.count_params()
+
+
+def test_same_seed_same_run(dataset, cache_dir, tmp_path, finished_run):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, model, (loss, _) = model_builder.train_test_classifier(
+            dataset, 6, BACKBONE, cache_dir=cache_dir, save_dir=tmp_path, run_name="again", seed=3, **RUN)
+    first = pd.read_csv(finished_run[0] / "history.csv")
+    again = pd.read_csv(tmp_path / "again" / "history.csv")
+    assert first.loss.nunique() > 1
+    pd.testing.assert_frame_equal(first, again, rtol=1e-4)
+    assert loss == pytest.approx(finished_run[3], rel=1e-4)
+
+
+def test_predict_video_uses_the_run_settings(finished_run, good_paths):
+    run_dir, _, model, _, _ = finished_run
+    features, _ = embed(good_paths[:2])
+    expected = model.predict(features, verbose=0)[:, 0]
+    got = [model_builder.predict_video(p, run_dir) for p in good_paths[:2]]
+    assert all(0 <= g <= 1 for g in got)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_compare_saved_models(finished_run):
+    save_dir = finished_run[0].parent
+    (save_dir / "half-written").mkdir(exist_ok=True)
+    (save_dir / "half-written" / "config.json").write_text("{not json")
+    with pytest.warns(UserWarning, match="half-written"):
+        table = model_builder.compare_saved_models(save_dir)
+    row = table.set_index("run").loc["first"]
+    assert row.backbone == BACKBONE and row.num_frames == 6 and row["head"] == "gru8" and row.skipped == 1
+    assert list(table.test_auc.dropna()) == sorted(table.test_auc.dropna(), reverse=True)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(optimiser="sgd"), ValueError, "optimiser"),
+    (dict(learning_rate=5), ValueError, "learning_rate=5"),
+    (dict(rnn="transformer"), ValueError, "rnn='transformer'"),
+    (dict(weights="imagenet22k"), ValueError, "weights='imagenet22k'"),
+    (dict(run_name="a/b"), ValueError, "run_name='a/b'"),
+])
+def test_bad_options_fail_before_any_video_is_read(dataset, tmp_path, monkeypatch, kwargs, error, match):
+    monkeypatch.setattr(util, "read_frames", lambda *a, **k: pytest.fail("read a video before validating"))
+    with pytest.raises(error, match=match):
+        model_builder.train_test_classifier(dataset, 6, BACKBONE, save_dir=tmp_path, **{**RUN, **kwargs})
+
+
+def test_missing_data_dir(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        model_builder.train_test_classifier(tmp_path / "nowhere", 6, BACKBONE, **RUN)
+
+
+def test_load_and_predict_bad_run_dir(tmp_path, good_paths):
+    with pytest.raises(FileNotFoundError, match="model.keras"):
+        model_builder.load_classifier(tmp_path)
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        model_builder.predict_video(good_paths[0], tmp_path)

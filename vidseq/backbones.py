@@ -1,0 +1,212 @@
+"""Frozen image backbones as data: name -> keras.applications constructor, input size, features.
+
+Weights:
+  - "imagenet": Keras' own download and cache.
+  - "random": seeded random init, then every BatchNormalization layer's moving statistics
+    estimated on natural images that ship with scikit-image. Plain random init leaves
+    the pooled features dead (exactly 0 for MobileNetV2, ~1e-5 for EfficientNet and
+    Xception); estimated statistics keep them alive without any download.
+  - None: plain Keras init (dead features; for timing only).
+  - a path to a weights file (e.g. a Keras `*_notop.h5`).
+  - "auto": "imagenet" when it can be had, else "random".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+CALIBRATION_VERSION = "skimage9-crops64-v1"
+CALIBRATION_IMAGES = (
+    "astronaut", "camera", "chelsea", "coffee", "rocket", "coins", "hubble_deep_field",
+    "immunohistochemistry", "retina",
+)
+WEIGHT_KEYWORDS = ("imagenet", "random", "auto", None)
+# One fixed seed for "random" weights: every run, whatever its own seed, shares the
+# same backbone and so the same cached embeddings.
+RANDOM_WEIGHTS_SEED = 0
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """One frozen feature extractor: `keras.applications.<constructor>` with average pooling."""
+
+    name: str
+    constructor: str  # attribute of keras.applications
+    module: str  # keras.applications.<module>.preprocess_input
+    input_size: tuple[int, int]
+    feature_dim: int
+
+    def preprocess(self, images: np.ndarray) -> np.ndarray:
+        """uint8 RGB images -> the float input this backbone was trained on."""
+        import keras
+
+        fn: Callable = getattr(keras.applications, self.module).preprocess_input
+        return fn(images.astype(np.float32))
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    spec.name: spec
+    for spec in (
+        BackboneSpec("MobileNetV2", "MobileNetV2", "mobilenet_v2", (224, 224), 1280),
+        BackboneSpec("EfficientNetB0", "EfficientNetB0", "efficientnet", (224, 224), 1280),
+        BackboneSpec("EfficientNetB3", "EfficientNetB3", "efficientnet", (300, 300), 1536),
+        BackboneSpec("Xception", "Xception", "xception", (299, 299), 2048),
+        BackboneSpec("InceptionV3", "InceptionV3", "inception_v3", (299, 299), 2048),
+        BackboneSpec("DenseNet121", "DenseNet121", "densenet", (224, 224), 1024),
+        BackboneSpec("ResNet50", "ResNet50", "resnet50", (224, 224), 2048),
+    )
+}
+
+
+def get_spec(name: str) -> BackboneSpec:
+    """The registry entry for `name`, or a ValueError listing the valid names."""
+    if name not in BACKBONES:
+        raise ValueError(f"Received: img_model_name={name!r}. Expected one of {sorted(BACKBONES)}.")
+    return BACKBONES[name]
+
+
+def check_weights(weights: Any) -> None:
+    """Validate a weights argument without building anything."""
+    if weights in WEIGHT_KEYWORDS:
+        return
+    if isinstance(weights, (str, os.PathLike)):
+        if not Path(weights).is_file():
+            looks_like_path = Path(weights).suffix or os.sep in str(weights)
+            raise (FileNotFoundError if looks_like_path else ValueError)(
+                f"Received: weights={str(weights)!r}, which is not a file. Expected one of "
+                f"{list(WEIGHT_KEYWORDS)} or the path of a weights file."
+            )
+        return
+    raise ValueError(f"Received: weights={weights!r}. Expected one of {list(WEIGHT_KEYWORDS)} or a weights file path.")
+
+
+def weights_identity(weights: Any) -> str:
+    """A string that changes whenever the features would: part of cache keys and run configs."""
+    check_weights(weights)
+    if weights == "random":
+        return f"random-seed{RANDOM_WEIGHTS_SEED}-{CALIBRATION_VERSION}"
+    if weights is None:
+        return "none"
+    if weights == "auto":
+        raise ValueError("weights='auto' has no identity until resolve_weights() picks imagenet or random.")
+    if weights == "imagenet":
+        return weights
+    digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
+    return f"file-{digest}"
+
+
+_BUILT: dict[tuple[str, str], Any] = {}
+_AUTO: dict[str, str] = {}  # "auto" resolved once per process and backbone
+
+
+def build_backbone(name: str, weights: Any = "imagenet") -> Any:
+    """Build (once per process) the frozen backbone `name` with resolved `weights`."""
+    spec = get_spec(name)
+    if weights == "auto":
+        weights = resolve_weights(name, weights)
+    key = (name, weights_identity(weights))
+    if key not in _BUILT:
+        _BUILT[key] = _construct(spec, weights)
+    return _BUILT[key]
+
+
+def resolve_weights(name: str, weights: Any) -> Any:
+    """Turn "auto" into "imagenet" (when it loads) or "random"; other values pass through."""
+    check_weights(weights)
+    if weights != "auto":
+        return weights
+    if name not in _AUTO:
+        try:
+            build_backbone(name, "imagenet")
+            _AUTO[name] = "imagenet"
+        except ImageNetUnavailable as err:
+            print(f"ImageNet weights unavailable ({err.reason}); using weights='random' for {name}.")
+            _AUTO[name] = "random"
+    return _AUTO[name]
+
+
+class ImageNetUnavailable(RuntimeError):
+    def __init__(self, name: str, reason: str):
+        self.reason = reason
+        super().__init__(
+            f"Cannot load ImageNet weights for {name}: {reason}. Offline, use weights='random' "
+            "(seeded init with BatchNorm statistics estimated on bundled images), weights='auto', "
+            "or the path of a local weights file (e.g. Keras' *_notop.h5)."
+        )
+
+
+def _construct(spec: BackboneSpec, weights: Any) -> Any:
+    import keras
+
+    constructor = getattr(keras.applications, spec.constructor)
+    kwargs = dict(include_top=False, pooling="avg", input_shape=(*spec.input_size, 3))
+    if weights == "imagenet":
+        try:
+            model = constructor(weights="imagenet", **kwargs)
+        except Exception as err:  # Keras raises a bare Exception on a failed download
+            raise ImageNetUnavailable(spec.name, str(err).splitlines()[0][:200]) from err
+    elif weights in ("random", None):
+        keras.utils.set_random_seed(RANDOM_WEIGHTS_SEED)
+        model = constructor(weights=None, **kwargs)
+        if weights == "random":
+            calibrate_batchnorm(model, spec.preprocess(calibration_images(spec.input_size)))
+        else:
+            warnings.warn(
+                f"weights=None: {spec.name}'s pooled features are (nearly) constant with plain random "
+                "init. Use weights='random' for live features without a download.",
+                stacklevel=3,
+            )
+    else:
+        model = constructor(weights=str(weights), **kwargs)
+    model.trainable = False
+    return model
+
+
+def calibration_images(size: tuple[int, int], seed: int = 0, count: int = 64) -> np.ndarray:
+    """`count` deterministic random crops (uint8 RGB, `size`) of scikit-image's bundled photos."""
+    import cv2
+    from skimage import color, data
+
+    rng = np.random.default_rng(seed)
+    photos = []
+    for name in CALIBRATION_IMAGES:
+        image = getattr(data, name)()
+        image = color.gray2rgb(image) if image.ndim == 2 else image[..., :3]
+        photos.append(image.astype(np.uint8))
+    crops = []
+    for i in range(count):
+        photo = photos[i % len(photos)]
+        h, w = photo.shape[:2]
+        side = int(rng.uniform(0.35, 1.0) * min(h, w))
+        top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+        crop = photo[top : top + side, left : left + side]
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        crops.append(cv2.resize(np.ascontiguousarray(crop), size[::-1], interpolation=cv2.INTER_AREA))
+    return np.stack(crops)
+
+
+def calibrate_batchnorm(model: Any, images: np.ndarray) -> None:
+    """Set every BatchNormalization layer's moving statistics to its batch statistics.
+
+    One forward pass in training mode with momentum 0 does it for all layers at once:
+    each layer sees inputs normalised by the layers before it, exactly as at inference.
+    """
+    import keras
+
+    layers = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.momentum = 0.0
+    try:
+        model(images, training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum

@@ -1,0 +1,62 @@
+"""Content-addressed on-disk cache of per-video arrays (.npz, atomic, no pickle).
+
+A key covers everything that changes the array: the video file (path, size, mtime),
+the sampling, the backbone and its weights, and a format version. A run killed half-way
+leaves only finished files behind (temp file + rename), so the next run resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidseq.atomic import write_npz
+
+CACHE_FORMAT = 1
+
+
+def video_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
+    """Identify a video file by absolute path, size and modification time."""
+    path = Path(path).resolve()
+    try:
+        stat = path.stat()
+    except OSError:
+        return {"path": str(path), "size": -1, "mtime_ns": -1}
+    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def cache_key(video: str | os.PathLike, **settings: Any) -> str:
+    """A hex digest of the video's fingerprint, the settings and the cache format."""
+    payload = {"video": video_fingerprint(video), "format": CACHE_FORMAT, **settings}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class ArrayCache:
+    """Files `<root>/<namespace>/<key[:2]>/<key>.npz`; a missing root disables caching."""
+
+    def __init__(self, root: str | os.PathLike | None, namespace: str):
+        self.root = Path(root) / namespace if root is not None else None
+
+    def _file(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.npz"
+
+    def load(self, key: str) -> dict[str, np.ndarray] | None:
+        if self.root is None:
+            return None
+        file = self._file(key)
+        if not file.is_file():
+            return None
+        try:
+            with np.load(file, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except (OSError, ValueError, EOFError):
+            return None  # unreadable entry: recompute and overwrite
+
+    def save(self, key: str, **arrays: np.ndarray) -> None:
+        if self.root is not None:
+            write_npz(self._file(key), **arrays)
