@@ -15,35 +15,9 @@ import pytest
 
 import model_builder
 import util
-from conftest import make_frames
 from vidseq import backbones
-from vidseq.video_io import write_video
 
 BACKBONE = "MobileNetV2"
-
-
-@pytest.fixture(scope="session")
-def dataset(tmp_path_factory):
-    """A folders-layout dataset: 8 real, 8 fake (a brightened patch), and one broken file."""
-    root = tmp_path_factory.mktemp("dataset")
-    for label in ("real", "fake"):
-        for i in range(8):
-            frames = make_frames(12, 64, 96, seed=i + (100 if label == "fake" else 0))
-            if label == "fake":
-                frames[:, 16:48, 24:72] = np.clip(frames[:, 16:48, 24:72].astype(int) + 90, 0, 255)
-            write_video(root / label / f"{label}_{i}.mp4", frames, fps=10)
-    (root / "real" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
-    return root
-
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
-
-
-@pytest.fixture(scope="session")
-def good_paths(dataset):
-    return sorted(str(p) for p in dataset.rglob("*_*.mp4"))
 
 
 def embed(paths, num_frames=6, **kwargs):
