@@ -27,7 +27,8 @@ import util
 from vidseq import __version__, backbones
 from vidseq.atomic import atomic_path, write_json, write_text
 from vidseq.backbones import BACKBONES
-from vidseq.cache import ArrayCache, cache_key
+from vidseq.cache import DiskCache, cache_key
+from vidseq.faces import FaceCrop, face_settings
 from vidseq.metrics import binary_metrics
 from vidseq.plots import plot_learning_curves, plot_roc
 
@@ -38,6 +39,7 @@ __all__ = [
 
 LABELS = ["real", "fake"]  # class names by output index: the sigmoid output is P(fake)
 RNNS = ("gru", "lstm", None)
+FEATURE_NORM = "feature_norm"
 
 
 def default_cache_dir() -> Path:
@@ -54,6 +56,7 @@ def embed_videos(
     img_model_name: str = "MobileNetV2",
     weights: Any = "imagenet",
     cache_dir: str | os.PathLike | None = None,
+    face_crop: bool | FaceCrop = False,
     batch_size: int = 32,
     on_error: str = "raise",
     strategy: str = "uniform",
@@ -66,7 +69,9 @@ def embed_videos(
     holds the output array and a bounded number of frames. With `cache_dir`, each video's
     embeddings are stored once (content-addressed `.npz`); a warm call neither decodes nor
     builds the backbone, and a killed run resumes where it stopped. `on_error="skip"` leaves
-    an unreadable video's row at zeros with mask False and warns naming it. `seed` drives
+    an unreadable video's row at zeros with mask False and warns naming it. `face_crop=True`
+    (or a `FaceCrop`) embeds square crops around each video's tracked face (see
+    `util.read_frames`); their boxes are cached too, so other backbones never re-detect. `seed` drives
     the "random" and "clip" frame sampling; "random" weights always use one fixed seed.
 
     >>> features, mask = embed_videos(["data/demo/real/real_000.mp4"], 16, "MobileNetV2",
@@ -74,14 +79,16 @@ def embed_videos(
     >>> features.shape  # doctest: +SKIP
     (1, 16, 1280)
     """
-    features, mask, _ = _embed(paths, num_frames, img_model_name, weights, cache_dir, batch_size, on_error,
-                               strategy, seed, workers)
+    features, mask, _, _ = _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size,
+                                  on_error, strategy, seed, workers)
     return features, mask
 
 
-def _embed(paths, num_frames, img_model_name, weights, cache_dir, batch_size, on_error, strategy, seed, workers):
-    """embed_videos, also returning `{path: error message}` for the videos that were skipped."""
+def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error, strategy, seed,
+           workers):
+    """embed_videos, also returning `{path: error}` of skipped videos and the paths where no face was found."""
     spec = backbones.get_spec(img_model_name)
+    face = face_settings(face_crop)
     num_frames = util.check_num_frames(num_frames)
     util.sample_indices(0, num_frames, strategy, seed)
     if on_error not in ("raise", "skip"):
@@ -96,28 +103,32 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, batch_size, on
     if strategy not in ("random", "clip"):
         seed = None  # the other strategies ignore it: runs with other seeds share the cache
     settings = dict(num_frames=num_frames, strategy=strategy, seed=seed, size=spec.input_size,
-                    backbone=spec.name, weights=backbones.weights_identity(weights))
+                    face=face.key() if face else None, backbone=spec.name, weights=backbones.weights_identity(weights))
 
-    cache = ArrayCache(cache_dir, "embeddings")
+    cache = DiskCache(cache_dir, "embeddings")
     features = np.zeros((len(paths), num_frames, spec.feature_dim), np.float32)
     mask = np.zeros((len(paths), num_frames), bool)
+    no_face: list[str] = []
     todo = []
     for i, path in enumerate(paths):
         key = cache_key(path, **settings)
         hit = cache.load(key)
         if hit is not None and hit["features"].shape == features.shape[1:]:
             features[i], mask[i] = hit["features"], hit["mask"]
+            if hit["face_found"] == 0:
+                no_face.append(path)
         else:
             todo.append((i, path, key))
     errors: dict[str, str] = {}
     if not todo:
-        return features, mask, errors
+        return features, mask, errors, no_face
 
     model = backbones.build_backbone(spec.name, weights)
     chunk = min(batch_size, num_frames)
 
     def read(path: str):
-        return util.read_frames(path, num_frames, size=spec.input_size, strategy=strategy, seed=seed)
+        return util.read_frames_and_face(path, num_frames, spec.input_size, strategy, seed, face or False,
+                                         cache_dir=cache_dir)
 
     progress = _progress(len(todo), f"Embedding with {spec.name}")
     for (i, path, key), result in _decode_ahead(todo, read, workers):
@@ -127,13 +138,15 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, batch_size, on
             errors[path] = str(result)
             warnings.warn(f"Skipped unreadable video {path}: {result}", stacklevel=3)
         else:
-            frames, valid = result
+            frames, valid, found = result
             features[i, valid] = _run_backbone(model, spec, frames[valid], chunk)
             mask[i] = valid
-            cache.save(key, features=features[i], mask=mask[i])
+            if found is False:
+                no_face.append(path)
+            cache.save(key, features=features[i], mask=mask[i], face_found=np.int8(-1 if found is None else found))
         progress.update(1)
     progress.close()
-    return features, mask, errors
+    return features, mask, errors, no_face
 
 
 def _decode_ahead(todo: list, read, workers: int) -> Iterable:
@@ -186,13 +199,17 @@ def build_classifier(
     batch_norm: bool = False,
     dense_units: Sequence[int] = (),
     dropout: float = 0.5,
+    normalize: bool = True,
 ) -> keras.Model:
     """A sequence head over `(num_frames, feature_dim)` embeddings -> P(fake).
 
-    Masking (padded frames are all-zero rows), a stack of `rnn` layers ("gru", "lstm", or
-    None for a masked temporal mean), optionally bidirectional with BatchNormalization
-    between them, dropout, then `dense_units` ReLU layers each followed by dropout, then
-    `Dense(1, sigmoid)`. Plain Keras layers only: it saves and reloads with safe_mode.
+    Masking (padded frames are all-zero rows), optionally a per-feature standardization
+    (`normalize`: a Normalization layer, identity until `set_feature_stats` fills it with
+    the training set's statistics; frozen backbones' features are far from zero-mean and
+    unit-variance), a stack of `rnn` layers ("gru", "lstm", or None for a masked temporal
+    mean), optionally bidirectional with BatchNormalization between them, dropout, then
+    `dense_units` ReLU layers each followed by dropout, then `Dense(1, sigmoid)`. Plain
+    Keras layers only: it saves and reloads with safe_mode.
 
     >>> model = build_classifier(16, 1280, rnn="gru", rnn_units=(64,), dense_units=(32,))
     >>> model.output_shape
@@ -210,6 +227,10 @@ def build_classifier(
 
     inputs = keras.Input((num_frames, feature_dim), name="frame_features")
     x = keras.layers.Masking(mask_value=0.0)(inputs)
+    if normalize:
+        norm = keras.layers.Normalization(axis=-1, name=FEATURE_NORM)
+        x = norm(x)
+        _set_normalization(norm, np.zeros(feature_dim), np.ones(feature_dim), 0)
     if rnn is None:
         x = keras.layers.GlobalAveragePooling1D(name="masked_mean")(x)
     else:
@@ -225,16 +246,29 @@ def build_classifier(
         x = keras.layers.Dense(units, activation="relu")(x)
         x = keras.layers.Dropout(dropout)(x)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="p_fake")(x)
-    return keras.Model(inputs, outputs, name=head_name(rnn, rnn_units, bidirectional, batch_norm, dense_units))
+    return keras.Model(inputs, outputs, name=head_name(rnn, rnn_units, bidirectional, batch_norm, dense_units, normalize))
 
 
-def head_name(rnn, rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=()) -> str:
+def set_feature_stats(model: keras.Model, features: np.ndarray, mask: np.ndarray) -> None:
+    """Fill the head's feature standardization with the mean and variance of the valid frames."""
+    valid = features[mask]
+    _set_normalization(model.get_layer(FEATURE_NORM), valid.mean(axis=0), valid.var(axis=0), len(valid))
+
+
+def _set_normalization(layer, mean: np.ndarray, variance: np.ndarray, count: int) -> None:
+    layer.set_weights([mean.astype("float32"), variance.astype("float32"), np.asarray(count, "int64")])
+    layer.finalize_state()
+
+
+def head_name(rnn, rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=(), normalize=True) -> str:
     """A short name saying what the head is, e.g. "bigru256x256_bn_fc64"."""
     name = "meanpool" if rnn is None else ("bi" if bidirectional else "") + rnn + "x".join(map(str, rnn_units))
     if batch_norm and rnn:
         name += "_bn"
     if dense_units:
         name += "_fc" + "x".join(map(str, dense_units))
+    if not normalize:
+        name += "_raw"
     return name
 
 
@@ -252,10 +286,11 @@ def _int_tuple(values, name: str) -> tuple[int, ...]:
 
 # --------------------------------------------------------------------------- runs
 
-HEAD_OPTIONS = dict(rnn="gru", rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=(), dropout=0.5)
+HEAD_OPTIONS = dict(rnn="gru", rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=(), dropout=0.5,
+                    normalize=True)
 RUN_OPTIONS = dict(
     weights="imagenet", epochs=100, batch_size=16, learning_rate=1e-5, patience=10, seed=42,
-    strategy="uniform", cache_dir=None, save_dir="saved_models", run_name=None,
+    strategy="uniform", face_crop=False, cache_dir=None, save_dir="saved_models", run_name=None,
     val_size=0.15, test_size=0.15, compression="c23", embed_batch_size=32, verbose=1,
 )
 
@@ -287,6 +322,7 @@ def train_test_classifier(
     if not isinstance(opts["learning_rate"], float) or not 0 < opts["learning_rate"] < 1:
         raise ValueError(f"Received: learning_rate={opts['learning_rate']!r}. Expected a float in (0, 1).")
     backbones.check_weights(opts["weights"])
+    face = face_settings(opts["face_crop"])
     if opts["run_name"] is not None and not re.fullmatch(r"[\w.+-]+", str(opts["run_name"])):
         raise ValueError(f"Received: run_name={opts['run_name']!r}. Expected letters, digits and . _ + - only.")
     cache_dir = default_cache_dir() if opts["cache_dir"] is None else Path(opts["cache_dir"])
@@ -302,16 +338,21 @@ def train_test_classifier(
         raise ValueError("Received: a split without validation or test videos. Expected val_size > 0 and test_size > 0.")
 
     weights = backbones.resolve_weights(spec.name, opts["weights"])
-    features, mask, errors = _embed(videos.path, num_frames, spec.name, weights, cache_dir, opts["embed_batch_size"],
-                                    "skip", opts["strategy"], opts["seed"], 2)
+    features, mask, errors, no_face = _embed(videos.path, num_frames, spec.name, weights, cache_dir, face,
+                                             opts["embed_batch_size"], "skip", opts["strategy"], opts["seed"], 2)
     usable = mask.any(axis=1)
     if errors:
-        say(f"Skipped {len(errors)} unreadable video(s); listed in metrics.json.")
+        say(f"Skipped {len(errors)} video(s) (unreadable, or no face with no_face='skip'); listed in metrics.json.")
+    if no_face:
+        say(f"No face found in {len(no_face)} video(s): full frames used; listed in metrics.json.")
     data = {s: (features[(videos.split == s).to_numpy() & usable], videos.label[(videos.split == s) & usable].to_numpy())
             for s in util.SPLITS}
 
     keras.utils.set_random_seed(opts["seed"])
     model = build_classifier(num_frames, spec.feature_dim, **head)
+    train_rows = (videos.split == "train").to_numpy() & usable
+    if head["normalize"]:
+        set_feature_stats(model, features[train_rows], mask[train_rows])
     model.compile(optimizer=keras.optimizers.Adam(opts["learning_rate"]), loss="binary_crossentropy",
                   metrics=["accuracy", keras.metrics.AUC(name="auc")])
     x_train, y_train = data["train"]
@@ -332,7 +373,7 @@ def train_test_classifier(
     metrics.update(
         test_loss=test_loss, test_acc=test_acc, train_videos=int(len(y_train)), epochs_trained=int(len(history)),
         best_epoch=int(history.val_loss.idxmin()) + 1, train_seconds=round(train_seconds, 2),
-        skipped=[{"path": p, "error": e} for p, e in errors.items()],
+        skipped=[{"path": p, "error": e} for p, e in errors.items()], no_face=no_face,
     )
     dataset = "+".join(sorted(videos.dataset.unique()))
     run_dir = _new_run_dir(opts["save_dir"], opts["run_name"] or _run_name(dataset, spec.name, num_frames, model.name))
@@ -343,7 +384,8 @@ def train_test_classifier(
         weights_identity=backbones.weights_identity(weights), params=int(model.count_params()),
         cache_dir=str(cache_dir.resolve()), created=time.strftime("%Y-%m-%dT%H:%M:%S"),
         versions=dict(vidseq=__version__, keras=keras.__version__, backend=keras.backend.backend()),
-        **head, **{k: opts[k] for k in RUN_OPTIONS if k not in ("cache_dir", "weights", "verbose")},
+        face_crop=face.key() if face else False,
+        **head, **{k: opts[k] for k in RUN_OPTIONS if k not in ("cache_dir", "weights", "verbose", "face_crop")},
     )
     _save_run(run_dir, model, config, metrics, history, videos, scores, data)
     say(f"TEST: loss {test_loss:.4f}, accuracy {test_acc:.3f}, AUC {_fmt(metrics['test']['auc'])} -> {run_dir}")
@@ -456,6 +498,7 @@ def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike) -> float:
     """
     config = _read_config(run_dir)
     model = load_classifier(run_dir)
+    face = FaceCrop(**config["face_crop"]) if config.get("face_crop") else False
     features, _ = embed_videos([path], config["num_frames"], config["img_model_name"], config["weights"],
-                               config.get("cache_dir"), strategy=config["strategy"], seed=config["seed"])
+                               config.get("cache_dir"), face, strategy=config["strategy"], seed=config["seed"])
     return float(model.predict(features, verbose=0)[0, 0])

@@ -15,15 +15,22 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from vidseq.cache import DiskCache, cache_key
+from vidseq.faces import FaceCrop, crop_face, detect_faces, face_settings, track_face
 from vidseq.layouts import discover_videos
 from vidseq.video_io import VideoReadError, count_frames, frame_count_hint, grab_frames, open_video, resize_frame
 
 __all__ = [
-    "STRATEGIES", "SPLITS", "VideoReadError", "discover_videos", "split_videos",
+    "STRATEGIES", "SPLITS", "VideoReadError", "NoFaceError", "FaceCrop", "discover_videos", "split_videos",
     "sample_indices", "read_frames", "check_num_frames",
 ]
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
+
+
+class NoFaceError(VideoReadError):
+    """No face in any sampled frame, and the face-crop settings say to skip such videos."""
+
 SPLITS = ("train", "val", "test")
 MAX_FRAMES = 1024
 
@@ -84,8 +91,10 @@ def read_frames(
     size: tuple[int, int] | None = None,
     strategy: str = "uniform",
     seed: int | None = None,
+    face_crop: bool | FaceCrop = False,
     crop: str | None = None,
     stride: int = 2,
+    cache_dir: str | os.PathLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode `num_frames` sampled frames of a video in one forward pass.
 
@@ -93,36 +102,52 @@ def read_frames(
     `(num_frames,)`. A video shorter than `num_frames` is zero-padded at the end, mask
     False there. `size=(h, w)` resizes each frame as it is decoded (INTER_AREA when
     shrinking); `crop="center"` first crops to the target aspect ratio.
+    `face_crop=True` (or a `vidseq.faces.FaceCrop` with other settings) returns square
+    crops around one tracked face instead, `size` defaulting to (224, 224); the boxes are
+    cached under `cache_dir` when given. A video without any face falls back to full
+    frames, or raises `NoFaceError` with `FaceCrop(no_face="skip")`.
     Raises `VideoReadError` for missing, empty, truncated or non-video files.
 
     >>> frames, mask = read_frames("data/demo/real/real_000.mp4", 16, size=(224, 224))  # doctest: +SKIP
     >>> frames.shape, mask.all()  # doctest: +SKIP
     ((16, 224, 224, 3), True)
     """
+    frames, mask, _ = read_frames_and_face(path, num_frames, size, strategy, seed, face_crop, crop, stride, cache_dir)
+    return frames, mask
+
+
+def read_frames_and_face(
+    path, num_frames, size=None, strategy="uniform", seed=None, face_crop=False, crop=None, stride=2, cache_dir=None,
+) -> tuple[np.ndarray, np.ndarray, bool | None]:
+    """`read_frames`, plus whether a face was found (None when `face_crop` is off)."""
     num_frames = check_num_frames(num_frames)
     sample_indices(0, num_frames, strategy, seed, stride)  # validate before touching the file
+    face = face_settings(face_crop)
     if crop not in (None, "center"):
         raise ValueError(f"Received: crop={crop!r}. Expected None or 'center'.")
+    if crop and face:
+        raise ValueError("Received: crop='center' with face_crop. Expected one of them: a face crop is already square.")
+    if face and size is None:
+        size = (224, 224)
     if crop and size is None:
         raise ValueError("Received: crop='center' with size=None. A crop needs a target size=(h, w).")
     if size is not None:
         if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
             raise ValueError(f"Received: size={size!r}. Expected (height, width) positive ints.")
         size = (int(size[0]), int(size[1]))
-    transform = (lambda f: resize_frame(f, size, crop)) if size else None
 
-    cap = open_video(path)
-    total = frame_count_hint(cap)
-    cap.release()
-    if total:
-        indices = sample_indices(total, num_frames, strategy, seed, stride)
-        frames = grab_frames(path, indices, transform)
-    if not total or len(frames) < len(indices):
-        # The container's count was missing or too high: count what really decodes,
-        # then sample again from that count (a second pass, only for such files).
-        total = count_frames(path)
-        indices = sample_indices(total, num_frames, strategy, seed, stride)
-        frames = grab_frames(path, indices, transform)
+    def sample(transform):
+        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform)
+
+    resize = (lambda f, k: resize_frame(f, size, crop)) if size else None
+    boxes = _face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample) if face else None
+    if face and boxes is None and face.no_face == "skip":
+        raise NoFaceError(f"No face found in video (no_face='skip'): {str(path)!r}")
+    if boxes is None:
+        frames = sample(resize)[1]
+    else:
+        indices = np.asarray(boxes["indices"], np.int64)
+        frames = grab_frames(path, indices, lambda f, k: crop_face(f, boxes["boxes"][k], size, face.margin))
     if not frames:
         raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
 
@@ -130,7 +155,44 @@ def read_frames(
     out[: len(frames)] = frames
     mask = np.zeros(num_frames, bool)
     mask[: len(frames)] = True
-    return out, mask
+    return out, mask, (boxes is not None) if face else None
+
+
+def _sample_and_grab(path, num_frames, strategy, seed, stride, transform) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sampled indices and their decoded frames, trusting the container's count only if it holds."""
+    cap = open_video(path)
+    total = frame_count_hint(cap)
+    cap.release()
+    if total:
+        indices = sample_indices(total, num_frames, strategy, seed, stride)
+        frames = grab_frames(path, indices, transform)
+        if len(frames) == len(indices):
+            return indices, frames
+    # The container's count was missing or too high: count what really decodes, then
+    # sample again from that count (a second pass, only for such files).
+    indices = sample_indices(count_frames(path), num_frames, strategy, seed, stride)
+    return indices, grab_frames(path, indices, transform)
+
+
+def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample) -> dict | None:
+    """`{"indices", "boxes"}` of the tracked face at the sampled frames, None without a face; cached."""
+    key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, face=face.key())
+    cache = DiskCache(cache_dir, "faces")
+    cached = cache.load_json(key)
+    if cached is None:
+        # Detection sees small frames; the boxes are scaled back to the video's pixels.
+        scales = []
+
+        def shrink(frame, k):
+            scales.append(min(1.0, face.detect_size / max(frame.shape[:2])))
+            return resize_frame(frame, (round(frame.shape[0] * scales[-1]), round(frame.shape[1] * scales[-1])))
+
+        indices, small = sample(shrink)
+        track = track_face(detect_faces(small, face))
+        boxes = None if track is None else (track / np.array(scales)[:, None]).tolist()
+        cached = {"indices": indices.tolist(), "boxes": boxes}
+        cache.save_json(key, cached)
+    return cached if cached["boxes"] is not None else None
 
 
 def split_videos(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -18,6 +19,19 @@ def make_frames(num_frames: int, height: int = 48, width: int = 64, seed: int = 
         x = (i * 3) % (width - 12)
         frame[8:20, x : x + 12] = (255, 40 + (i * 7) % 200, 30)
     return frames
+
+
+def decode_all(path) -> np.ndarray:
+    """Reference decoder: every frame, RGB, through a plain read() loop."""
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    cap.release()
+    return np.stack(frames)
 
 
 @pytest.fixture(scope="session")

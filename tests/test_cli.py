@@ -1,7 +1,6 @@
 """The `vidseq` command: cheap --help, one-line errors, train/compare/predict/extract end to end."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys

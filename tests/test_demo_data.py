@@ -7,32 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
+from conftest import decode_all
 from vidseq.demo_data import make_demo_dataset, plan_clip, render_clip
+from vidseq.faces import iou
 
 SMALL = dict(num_frames=10, fps=15.0, size=(240, 320))
-
-
-def _decode(path) -> np.ndarray:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    return np.array(frames)
-
-
-def _iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    inter = max(0, min(ax + aw, bx + bw) - max(ax, bx)) * max(0, min(ay + ah, by + bh) - max(ay, by))
-    return inter / (aw * ah + bw * bh - inter)
 
 
 def test_make_demo_dataset_writes_decodable_videos_and_reuses_them(tmp_path):
@@ -43,7 +25,7 @@ def test_make_demo_dataset_writes_decodable_videos_and_reuses_them(tmp_path):
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.mp4"))
     assert names == ["fake/fake_000.mp4", "fake/fake_001.mp4", "real/real_000.mp4", "real/real_001.mp4"]
     for name in names:
-        assert _decode(out / name).shape == (10, 240, 320, 3)
+        assert decode_all(out / name).shape == (10, 240, 320, 3)
     manifest = json.loads((out / "demo.json").read_text())
     assert manifest["num_videos"] == 4 and manifest["seed"] == 0 and manifest["num_frames"] == 10
 
@@ -105,7 +87,7 @@ def test_mtcnn_finds_the_face_where_it_was_placed(detector, label):
     frame = render_clip(seed, fake=bool(label), num_frames=10)[5]
     placed = plan_clip(seed, num_frames=10).face_boxes()[5]
     detections = detector.detect_faces(frame)
-    assert max((_iou(d["box"], placed) for d in detections), default=0) > 0.5
+    assert max((iou(d["box"], placed) for d in detections), default=0) > 0.5
 
 
 @pytest.mark.parametrize(

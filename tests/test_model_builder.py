@@ -102,7 +102,8 @@ def test_warm_call_neither_decodes_nor_builds(good_paths, cache_dir, monkeypatch
         raise AssertionError("a warm call must not decode or build")
 
     monkeypatch.setattr(backbones, "build_backbone", forbidden)
-    monkeypatch.setattr(util, "read_frames", forbidden)
+    monkeypatch.setattr(util, "grab_frames", forbidden)  # every decode goes through it
+    monkeypatch.setattr(util, "read_frames_and_face", forbidden)
     warm, warm_mask = embed(good_paths, cache_dir=cache_dir)
     np.testing.assert_array_equal(warm, cold)
     np.testing.assert_array_equal(warm_mask, cold_mask)
@@ -140,10 +141,10 @@ def test_sigkill_mid_extraction_resumes(tmp_path, good_paths, monkeypatch):
     cache = tmp_path / "cache"
     script = (
         "import sys, model_builder, util\n"
-        "real_read = util.read_frames\n"
+        "real_read = util.read_frames_and_face\n"
         "def slow_read(*a, **k):\n"
         "    import time; time.sleep(0.7); return real_read(*a, **k)\n"
-        "util.read_frames = slow_read\n"
+        "util.read_frames_and_face = slow_read\n"
         f"model_builder.embed_videos({good_paths!r}, 6, {BACKBONE!r}, weights='random', cache_dir={str(cache)!r}, workers=1)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": os.getcwd()})
@@ -156,8 +157,8 @@ def test_sigkill_mid_extraction_resumes(tmp_path, good_paths, monkeypatch):
     assert 3 <= done < len(good_paths), "the kill should land mid-run"
 
     calls = []
-    real_read = util.read_frames
-    monkeypatch.setattr(util, "read_frames", lambda *a, **k: calls.append(a[0]) or real_read(*a, **k))
+    real_read = util.read_frames_and_face
+    monkeypatch.setattr(util, "read_frames_and_face", lambda *a, **k: calls.append(a[0]) or real_read(*a, **k))
     resumed, mask = embed(good_paths, cache_dir=cache)
     assert len(calls) == len(good_paths) - done
     fresh, _ = embed(good_paths)
@@ -169,6 +170,7 @@ def test_sigkill_mid_extraction_resumes(tmp_path, good_paths, monkeypatch):
 
 HEADS = [
     dict(rnn="gru", rnn_units=(16, 8)),
+    dict(rnn="gru", rnn_units=(16,), normalize=False),
     dict(rnn="lstm", rnn_units=(12,), bidirectional=True),
     dict(rnn="gru", rnn_units=(8, 8), bidirectional=True, batch_norm=True, dense_units=(16,)),
     dict(rnn=None, dense_units=(32, 8), dropout=0.2),
@@ -180,9 +182,11 @@ def head_id(head):
 
 
 def plain_keras_head(num_frames, feature_dim, rnn, rnn_units=(), bidirectional=False, batch_norm=False,
-                     dense_units=(), dropout=0.5):
+                     dense_units=(), dropout=0.5, normalize=True):
     """The same stack from plain Keras layers, without the vidseq builder."""
     layers = [keras.Input((num_frames, feature_dim))]
+    if normalize:
+        layers.append(keras.layers.Normalization(axis=-1))
     if rnn is None:
         layers.append(keras.layers.GlobalAveragePooling1D())
     for i, units in enumerate(rnn_units if rnn else ()):
@@ -204,8 +208,10 @@ def test_head_parameter_count_matches_plain_keras(head):
 @pytest.mark.parametrize("head", HEADS, ids=lambda h: head_id(h))
 def test_head_saves_and_reloads_with_safe_mode(tmp_path, head):
     model = model_builder.build_classifier(8, 20, **head)
-    x = np.random.default_rng(0).normal(size=(3, 8, 20)).astype("float32")
+    x = np.random.default_rng(0).normal(2.0, 3.0, size=(3, 8, 20)).astype("float32")
     x[0, 5:] = 0  # padded frames
+    if head.get("normalize", True):
+        model_builder.set_feature_stats(model, x, np.abs(x).sum(-1) > 0)
     file = tmp_path / "head.keras"
     model.save(file)
     reloaded = keras.saving.load_model(file, safe_mode=True)
@@ -221,6 +227,18 @@ def test_padded_frames_are_masked(head):
     padded = np.concatenate([x, np.zeros((2, 4, 20), "float32")], axis=1)
     assert np.ptp(short.predict(x, verbose=0)) > 0
     np.testing.assert_allclose(long.predict(padded, verbose=0), short.predict(x, verbose=0), rtol=1e-4, atol=1e-6)
+
+
+def test_feature_stats_standardize_valid_frames_only():
+    model = model_builder.build_classifier(6, 4, rnn=None)
+    rng = np.random.default_rng(2)
+    x = rng.normal([10, -5, 0, 3], [2, 1, 5, 0.5], size=(50, 6, 4)).astype("float32")
+    x[:, 4:] = 0  # padding must not pull the statistics towards zero
+    mask = np.arange(6) < 4
+    model_builder.set_feature_stats(model, x, np.tile(mask, (50, 1)))
+    standardized = keras.ops.convert_to_numpy(model.get_layer("feature_norm")(x[:, :4]))
+    np.testing.assert_allclose(standardized.reshape(-1, 4).mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(standardized.reshape(-1, 4).std(0), 1, atol=1e-3)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -274,7 +292,8 @@ def test_options_reach_the_model(finished_run):
     run_dir, _, model, _, _ = finished_run
     reloaded = model_builder.load_classifier(run_dir)
     assert float(keras.ops.convert_to_numpy(reloaded.optimizer.learning_rate)) == pytest.approx(1e-3)
-    assert model.get_layer(index=2).units == 8 and model.count_params() == reloaded.count_params()
+    gru = next(layer for layer in model.layers if isinstance(layer, keras.layers.GRU))
+    assert gru.units == 8 and model.count_params() == reloaded.count_params()
 
 
 def test_same_seed_same_run(dataset, cache_dir, tmp_path, finished_run):
@@ -317,7 +336,7 @@ def test_compare_saved_models(finished_run):
     (dict(run_name="a/b"), ValueError, "run_name='a/b'"),
 ])
 def test_bad_options_fail_before_any_video_is_read(dataset, tmp_path, monkeypatch, kwargs, error, match):
-    monkeypatch.setattr(util, "read_frames", lambda *a, **k: pytest.fail("read a video before validating"))
+    monkeypatch.setattr(util, "grab_frames", lambda *a, **k: pytest.fail("read a video before validating"))
     with pytest.raises(error, match=match):
         model_builder.train_test_classifier(dataset, 6, BACKBONE, save_dir=tmp_path, **{**RUN, **kwargs})
 

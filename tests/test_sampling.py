@@ -8,20 +8,8 @@ import numpy as np
 import pytest
 
 import util
+from conftest import decode_all
 from util import VideoReadError, read_frames, sample_indices
-
-
-def decode_all(path):
-    """Reference: decode every frame with a plain read() loop."""
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
-    return np.stack(frames)
 
 
 @pytest.mark.parametrize("strategy", util.STRATEGIES)

@@ -1,4 +1,4 @@
-"""Content-addressed on-disk cache of per-video arrays (.npz, atomic, no pickle).
+"""Content-addressed on-disk cache of per-video results (.npz or JSON, atomic, no pickle).
 
 A key covers everything that changes the array: the video file (path, size, mtime),
 the sampling, the backbone and its weights, and a format version. A run killed half-way
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from vidseq.atomic import write_npz
+from vidseq.atomic import write_json, write_npz
 
 CACHE_FORMAT = 1
 
@@ -36,20 +36,18 @@ def cache_key(video: str | os.PathLike, **settings: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-class ArrayCache:
-    """Files `<root>/<namespace>/<key[:2]>/<key>.npz`; a missing root disables caching."""
+class DiskCache:
+    """Files `<root>/<namespace>/<key[:2]>/<key>.{npz,json}`; root None disables caching."""
 
     def __init__(self, root: str | os.PathLike | None, namespace: str):
         self.root = Path(root) / namespace if root is not None else None
 
-    def _file(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.npz"
+    def _file(self, key: str, suffix: str) -> Path | None:
+        return None if self.root is None else self.root / key[:2] / f"{key}{suffix}"
 
     def load(self, key: str) -> dict[str, np.ndarray] | None:
-        if self.root is None:
-            return None
-        file = self._file(key)
-        if not file.is_file():
+        file = self._file(key, ".npz")
+        if file is None or not file.is_file():
             return None
         try:
             with np.load(file, allow_pickle=False) as data:
@@ -59,4 +57,17 @@ class ArrayCache:
 
     def save(self, key: str, **arrays: np.ndarray) -> None:
         if self.root is not None:
-            write_npz(self._file(key), **arrays)
+            write_npz(self._file(key, ".npz"), **arrays)
+
+    def load_json(self, key: str) -> Any:
+        file = self._file(key, ".json")
+        if file is None or not file.is_file():
+            return None
+        try:
+            return json.loads(file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def save_json(self, key: str, obj: Any) -> None:
+        if self.root is not None:
+            write_json(self._file(key, ".json"), obj)

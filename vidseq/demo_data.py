@@ -31,7 +31,7 @@ from vidseq.atomic import write_json
 from vidseq.video_io import write_video
 
 # Bump when the rendering changes, so that existing demo datasets are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: stronger blur and colour mismatch; heads balanced per class
 MANIFEST = "demo.json"
 CLASSES = ("real", "fake")  # index = label
 
@@ -98,11 +98,17 @@ class ClipPlan:
         return np.concatenate([low, high - low], axis=1)
 
 
-def plan_clip(seed: Seed, num_frames: int = 45, size: tuple[int, int] = (240, 320)) -> ClipPlan:
-    """Draw a clip's randomness from `np.random.default_rng(seed)`; real or fake, same draws."""
+def plan_clip(
+    seed: Seed, num_frames: int = 45, size: tuple[int, int] = (240, 320), photo: str | None = None
+) -> ClipPlan:
+    """Draw a clip's randomness from `np.random.default_rng(seed)`; real or fake, same draws.
+
+    `photo` fixes the head (one of `PHOTOS`) instead of drawing it.
+    """
     rng = np.random.default_rng(seed)
     frame_h, frame_w = size
-    photo = PHOTOS[rng.integers(len(PHOTOS))]
+    drawn = PHOTOS[rng.integers(len(PHOTOS))]
+    photo = photo or drawn
     flip = bool(rng.random() < 0.5)
     _, _, box_w, box_h = FACE_BOXES[photo]
     t = np.linspace(0.0, 1.0, num_frames)
@@ -148,10 +154,10 @@ def plan_clip(seed: Seed, num_frames: int = 45, size: tuple[int, int] = (240, 32
         source_flip=bool(rng.random() < 0.5),
         misalign=rng.uniform(-0.04, 0.04, 4),
         alphas=np.float32(rng.uniform(0.75, 1.0) - rng.uniform(0, 0.12) * rng.random(num_frames)),
-        colour_match=float(rng.uniform(0.4, 0.95)),
-        casts=np.float32(rng.uniform(-10, 10, 3) + rng.uniform(0, 4) * rng.standard_normal((num_frames, 3))),
+        colour_match=float(rng.uniform(0.1, 0.6)),
+        casts=np.float32(rng.uniform(-16, 16, 3) + rng.uniform(0, 6) * rng.standard_normal((num_frames, 3))),
         feather=float(rng.uniform(0.06, 0.14)),
-        blur_sigma=float(rng.uniform(0.3, 1.8)),
+        blur_sigma=float(rng.uniform(1.6, 3.0)),
     )
 
 
@@ -161,14 +167,14 @@ def _waves(rng: np.random.Generator, t: np.ndarray, n: int) -> np.ndarray:
 
 
 def render_clip(
-    seed: Seed, fake: bool, num_frames: int = 45, size: tuple[int, int] = (240, 320)
+    seed: Seed, fake: bool, num_frames: int = 45, size: tuple[int, int] = (240, 320), photo: str | None = None
 ) -> np.ndarray:
     """Render one clip as RGB uint8 frames `(num_frames, H, W, 3)`.
 
     The same `seed` gives the same camera, lighting and noise with `fake=True` or False:
     the two renderings differ only by the face swap.
     """
-    plan = plan_clip(seed, num_frames, size)
+    plan = plan_clip(seed, num_frames, size, photo)
     scene = _scene(plan)
     if fake:
         roi, patch, mask = _swap_layers(plan, scene)
@@ -292,7 +298,9 @@ def make_demo_dataset(
         _remove_stale_videos(out_dir, {p for ps in paths.values() for p in ps})
         for label, class_paths in paths.items():
             for k, path in enumerate(class_paths):
-                frames = render_clip((seed, label, k), bool(label), num_frames, tuple(size))
+                # Heads alternate, so each class holds both photos equally: the head is
+                # never a shortcut to the label.
+                frames = render_clip((seed, label, k), bool(label), num_frames, tuple(size), PHOTOS[k % len(PHOTOS)])
                 write_video(path, frames, fps=fps)
         write_json(manifest, params)
     return dict(path=str(out_dir), real=per_class, fake=per_class,

@@ -62,12 +62,13 @@ def count_frames(path: str | os.PathLike) -> int:
 def grab_frames(
     path: str | os.PathLike,
     indices: Sequence[int],
-    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    transform: Callable[[np.ndarray, int], np.ndarray] | None = None,
 ) -> list[np.ndarray]:
     """Decode the frames at sorted, unique `indices` in one forward pass.
 
-    Returns RGB uint8 frames, each passed through `transform` right away so that only
-    small frames are held. Fewer frames come back when the video ends early.
+    Returns RGB uint8 frames, each passed through `transform(frame, k)` (k = its position
+    in `indices`) right away so that only small frames are held. Fewer frames come back
+    when the video ends early.
     """
     cap = open_video(path)
     frames: list[np.ndarray] = []
@@ -81,7 +82,7 @@ def grab_frames(
                 if not ok:
                     break
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                frames.append(transform(rgb) if transform else rgb)
+                frames.append(transform(rgb, len(frames)) if transform else rgb)
                 target = next(wanted, None)
             position += 1
     finally:

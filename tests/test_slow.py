@@ -1,0 +1,41 @@
+"""Second tier (`pytest -m slow`, run by .ci/run after tier 1): every backbone, the whole demo."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", ["MobileNetV2", "EfficientNetB0", "EfficientNetB3", "Xception", "InceptionV3",
+                                  "DenseNet121", "ResNet50"])
+def test_every_backbone_gives_live_features(name, video_factory):
+    import model_builder
+
+    path = video_factory(20, height=96, width=128, seed=7)
+    other = video_factory(20, height=96, width=128, seed=8)
+    features, mask = model_builder.embed_videos([path, other], 3, name, weights="random")
+    spec = model_builder.BACKBONES[name]
+    assert features.shape == (2, 3, spec.feature_dim) and mask.all()
+    assert features.std(axis=(0, 1)).mean() > 1e-3, f"{name}: features are (nearly) constant"
+    assert not np.allclose(features[0], features[1])
+
+
+def test_demo_end_to_end(tmp_path):
+    """README's main job: demo data, two heads on cached face-crop embeddings, leaderboard."""
+    vidseq = Path(sys.executable).with_name("vidseq")
+    env = {**os.environ, "VIDSEQ_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([str(vidseq), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "TEST set: 12 videos (6 real, 6 fake)" in result.stdout
+    runs = sorted((tmp_path / "saved_models").iterdir())
+    assert len(runs) == 2 and all((run / "model.keras").is_file() for run in runs)
+    aucs = [json.loads((run / "metrics.json").read_text())["test"]["auc"] for run in runs]
+    print("demo test AUCs:", aucs)
+    assert max(aucs) >= 0.75, f"the demo did not learn: test AUCs {aucs}"
+    assert all(json.loads((run / "config.json").read_text())["face_crop"] for run in runs)
