@@ -127,7 +127,7 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
     chunk = min(batch_size, num_frames)
 
     def read(path: str):
-        return util.read_frames_and_face(path, num_frames, spec.input_size, strategy, seed, face or False,
+        return util.read_frames_and_face(path, num_frames, spec.input_size, strategy, seed, face,
                                          cache_dir=cache_dir)
 
     progress = _progress(len(todo), f"Embedding with {spec.name}")

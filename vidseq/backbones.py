@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-CALIBRATION_VERSION = "skimage9-crops64-v1"
+CALIBRATION_VERSION = "skimage9-crops64-chunks8-v2"
 CALIBRATION_IMAGES = (
     "astronaut", "camera", "chelsea", "coffee", "rocket", "coins", "hubble_deep_field",
     "immunohistochemistry", "retina",
@@ -193,20 +193,23 @@ def calibration_images(size: tuple[int, int], seed: int = 0, count: int = 64) ->
     return np.stack(crops)
 
 
-def calibrate_batchnorm(model: Any, images: np.ndarray) -> None:
+def calibrate_batchnorm(model: Any, images: np.ndarray, chunk: int = 8) -> None:
     """Set every BatchNormalization layer's moving statistics to its batch statistics.
 
-    One forward pass in training mode with momentum 0 does it for all layers at once:
-    each layer sees inputs normalised by the layers before it, exactly as at inference.
+    A forward pass in training mode does it for all layers at once: each layer sees inputs
+    normalised by the layers before it, exactly as at inference. The images go through in
+    chunks (one pass over 64 images at 300 px holds ~11 GB of activations), with the
+    momentum of chunk k set to (k-1)/k so the moving statistics end as the chunks' average.
     """
     import keras
 
     layers = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [layer.momentum for layer in layers]
-    for layer in layers:
-        layer.momentum = 0.0
     try:
-        model(images, training=True)
+        for k, start in enumerate(range(0, len(images), chunk), start=1):
+            for layer in layers:
+                layer.momentum = (k - 1) / k
+            model(images[start : start + chunk], training=True)
     finally:
         for layer, momentum in zip(layers, momenta):
             layer.momentum = momentum
