@@ -26,13 +26,12 @@ __all__ = [
 ]
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
+SPLITS = ("train", "val", "test")
+MAX_FRAMES = 1024
 
 
 class NoFaceError(VideoReadError):
     """No face in any sampled frame, and the face-crop settings say to skip such videos."""
-
-SPLITS = ("train", "val", "test")
-MAX_FRAMES = 1024
 
 
 def check_num_frames(num_frames: int) -> int:
@@ -181,15 +180,16 @@ def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_
     cached = cache.load_json(key)
     if cached is None:
         # Detection sees small frames; the boxes are scaled back to the video's pixels.
-        scales = []
+        scale = {}
 
         def shrink(frame, k):
-            scales.append(min(1.0, face.detect_size / max(frame.shape[:2])))
-            return resize_frame(frame, (round(frame.shape[0] * scales[-1]), round(frame.shape[1] * scales[-1])))
+            h, w = frame.shape[:2]
+            scale.setdefault("s", min(1.0, face.detect_size / max(h, w)))
+            return resize_frame(frame, (round(h * scale["s"]), round(w * scale["s"])))
 
         indices, small = sample(shrink)
         track = track_face(detect_faces(small, face))
-        boxes = None if track is None else (track / np.array(scales)[:, None]).tolist()
+        boxes = None if track is None else (track / scale["s"]).tolist()
         cached = {"indices": indices.tolist(), "boxes": boxes}
         cache.save_json(key, cached)
     return cached if cached["boxes"] is not None else None

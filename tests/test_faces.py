@@ -29,8 +29,10 @@ def blank_video(tmp_path_factory):
     return path
 
 
-def test_demo_face_is_found_and_tracked(face_video, tmp_path):
-    frames, mask, found = util.read_frames_and_face(face_video, 8, face_crop=True, cache_dir=tmp_path)
+@pytest.mark.parametrize("detect_size", [640, 200])  # 200: detected at 0.62x, boxes scaled back
+def test_demo_face_is_found_and_tracked(face_video, tmp_path, detect_size):
+    settings = FaceCrop(detect_size=detect_size)
+    frames, mask, found = util.read_frames_and_face(face_video, 8, face_crop=settings, cache_dir=tmp_path)
     assert found is True and mask.all() and frames.shape == (8, 224, 224, 3)
     (entry,) = list((tmp_path / "faces").rglob("*.json"))  # the cached boxes follow the planted face
     cached = json.loads(entry.read_text())
