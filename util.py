@@ -17,7 +17,7 @@ import pandas as pd
 
 from vidseq.cache import DiskCache, cache_key
 from vidseq.faces import FaceCrop, crop_face, detect_faces, face_settings, track_face
-from vidseq.layouts import discover_videos
+from vidseq.layouts import SPLITS, discover_videos
 from vidseq.video_io import VideoReadError, count_frames, frame_count_hint, grab_frames, open_video, resize_frame
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
 ]
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
-SPLITS = ("train", "val", "test")
 MAX_FRAMES = 1024
 
 
