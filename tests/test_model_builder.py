@@ -282,6 +282,11 @@ def test_run_folder_contents_and_test_split_metrics(finished_run):
         assert metrics[split]["videos"] == len(kept)
         assert metrics[split]["fake"] == int(kept.label.sum())
     assert metrics["test_loss"] == pytest.approx(loss) and metrics["test_acc"] == pytest.approx(acc)
+    test = splits[(splits.split == "test") & ~splits.path.isin(skipped)]
+    features, _ = embed(test.path.tolist())
+    assert features.std() > 1e-3
+    keras_loss, keras_acc = model.evaluate(features, test.label.to_numpy(), verbose=0)[:2]
+    assert loss == pytest.approx(keras_loss, rel=1e-4) and acc == pytest.approx(keras_acc)
     assert (splits.groupby("group").split.nunique() == 1).all()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["weights_identity"].startswith("random-seed0") and config["num_frames"] == 6
