@@ -142,34 +142,33 @@ def read_frames_and_face(
     if face and boxes is None and face.no_face == "skip":
         raise NoFaceError(f"No face found in video (no_face='skip'): {str(path)!r}")
     if boxes is None:
-        frames = sample(resize)[1]
+        _, frames, n = sample(resize)
     else:
         indices = np.asarray(boxes["indices"], np.int64)
-        frames = grab_frames(path, indices, lambda f, k: crop_face(f, boxes["boxes"][k], size, face.margin))
-    if not frames:
+        frames, n = grab_frames(path, indices, lambda f, k: crop_face(f, boxes["boxes"][k], size, face.margin),
+                                rows=num_frames)
+    if not n:
         raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
-
-    out = np.zeros((num_frames, *frames[0].shape), np.uint8)
-    out[: len(frames)] = frames
-    mask = np.zeros(num_frames, bool)
-    mask[: len(frames)] = True
-    return out, mask, (boxes is not None) if face else None
+    return frames, np.arange(num_frames) < n, (boxes is not None) if face else None
 
 
-def _sample_and_grab(path, num_frames, strategy, seed, stride, transform) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Sampled indices and their decoded frames, trusting the container's count only if it holds."""
+def _sample_and_grab(path, num_frames, strategy, seed, stride, transform) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """Sampled indices, then `grab_frames`' `(frames, n)` padded to `num_frames` rows.
+
+    The container's frame count is trusted only if the video really has those frames.
+    """
     cap = open_video(path)
     total = frame_count_hint(cap)
     cap.release()
     if total:
         indices = sample_indices(total, num_frames, strategy, seed, stride)
-        frames = grab_frames(path, indices, transform)
-        if len(frames) == len(indices):
-            return indices, frames
+        frames, n = grab_frames(path, indices, transform, rows=num_frames)
+        if n == len(indices):
+            return indices, frames, n
     # The container's count was missing or too high: count what really decodes, then
     # sample again from that count (a second pass, only for such files).
     indices = sample_indices(count_frames(path), num_frames, strategy, seed, stride)
-    return indices, grab_frames(path, indices, transform)
+    return (indices, *grab_frames(path, indices, transform, rows=num_frames))
 
 
 def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample) -> dict | None:
@@ -186,8 +185,8 @@ def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_
             scale.setdefault("s", min(1.0, face.detect_size / max(h, w)))
             return resize_frame(frame, (round(h * scale["s"]), round(w * scale["s"])))
 
-        indices, small = sample(shrink)
-        track = track_face(detect_faces(small, face))
+        indices, small, n = sample(shrink)
+        track = track_face(detect_faces(small[:n], face)) if n else None
         boxes = None if track is None else (track / scale["s"]).tolist()
         cached = {"indices": indices.tolist(), "boxes": boxes}
         cache.save_json(key, cached)

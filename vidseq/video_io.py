@@ -63,31 +63,42 @@ def grab_frames(
     path: str | os.PathLike,
     indices: Sequence[int],
     transform: Callable[[np.ndarray, int], np.ndarray] | None = None,
-) -> list[np.ndarray]:
+    rows: int | None = None,
+) -> tuple[np.ndarray | None, int]:
     """Decode the frames at sorted, unique `indices` in one forward pass.
 
-    Returns RGB uint8 frames, each passed through `transform(frame, k)` (k = its position
-    in `indices`) right away so that only small frames are held. Fewer frames come back
-    when the video ends early.
+    Returns `(frames, n)`: a uint8 RGB array of `rows` (default `len(indices)`) frames
+    whose first `n` were decoded and the rest are zeros (the video ended early); None
+    when nothing decoded. Each frame goes through `transform(frame, k)` (k = its position
+    in `indices`) right away, so only small frames are held; without a transform frames
+    are converted straight into the output, with no per-frame allocation.
     """
     cap = open_video(path)
-    frames: list[np.ndarray] = []
+    out, n, bgr = None, 0, None
     try:
         wanted = iter(indices)
         target = next(wanted, None)
         position = 0
         while target is not None and cap.grab():
             if position == target:
-                ok, bgr = cap.retrieve()
+                ok, bgr = cap.retrieve(bgr)
                 if not ok:
                     break
-                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                frames.append(transform(rgb, len(frames)) if transform else rgb)
+                if transform is None:
+                    if out is None:
+                        out = np.zeros((rows or len(indices), *bgr.shape), np.uint8)
+                    cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=out[n])
+                else:
+                    frame = transform(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), n)
+                    if out is None:
+                        out = np.zeros((rows or len(indices), *frame.shape), np.uint8)
+                    out[n] = frame
+                n += 1
                 target = next(wanted, None)
             position += 1
     finally:
         cap.release()
-    return frames
+    return out, n
 
 
 def resize_frame(frame: np.ndarray, size: tuple[int, int], crop: str | None = None) -> np.ndarray:
