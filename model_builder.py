@@ -9,8 +9,9 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import collections
+import concurrent.futures
+import json
 import os
 import re
 import time
@@ -131,21 +132,26 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
                                          cache_dir=cache_dir)
 
     progress = _progress(len(todo), f"Embedding with {spec.name}")
-    for (i, path, key), result in _decode_ahead(todo, read, workers):
-        if isinstance(result, util.VideoReadError):
-            if on_error == "raise":
-                raise result
-            errors[path] = str(result)
-            warnings.warn(f"Skipped unreadable video {path}: {result}", stacklevel=3)
-        else:
-            frames, valid, found = result
-            features[i, valid] = _run_backbone(model, spec, frames[valid], chunk)
-            mask[i] = valid
-            if found is False:
-                no_face.append(path)
-            cache.save(key, features=features[i], mask=mask[i], face_found=np.int8(-1 if found is None else found))
-        progress.update(1)
-    progress.close()
+    try:
+        for (i, path, key), result in _decode_ahead(todo, read, workers):
+            progress.update(1)
+            if isinstance(result, util.NoFaceError):  # the face settings ask for these to be skipped
+                errors[path] = str(result)
+                warnings.warn(f"Skipped video without a face {path}", stacklevel=3)
+            elif isinstance(result, util.VideoReadError):
+                if on_error == "raise":
+                    raise result
+                errors[path] = str(result)
+                warnings.warn(f"Skipped unreadable video {path}: {result}", stacklevel=3)
+            else:
+                frames, valid, found = result
+                features[i, valid] = _run_backbone(model, spec, frames[valid], chunk)
+                mask[i] = valid
+                if found is False:
+                    no_face.append(path)
+                cache.save(key, features=features[i], mask=mask[i], face_found=np.int8(-1 if found is None else found))
+    finally:
+        progress.close()
     return features, mask, errors, no_face
 
 
@@ -167,6 +173,8 @@ def _decode_ahead(todo: list, read, workers: int) -> Iterable:
                 yield item, future.result()
             except util.VideoReadError as err:
                 yield item, err
+            except Exception as err:  # e.g. cv2.error on a corrupt stream: still this one video's failure
+                yield item, util.VideoReadError(f"{type(err).__name__}: {err} in video {item[1]!r}")
 
 
 def _run_backbone(model, spec, frames: np.ndarray, chunk: int) -> np.ndarray:
@@ -323,9 +331,14 @@ def train_test_classifier(
         raise ValueError(f"Received: learning_rate={opts['learning_rate']!r}. Expected a float in (0, 1).")
     backbones.check_weights(opts["weights"])
     face = face_settings(opts["face_crop"])
+    opts["seed"] = _check_int(opts["seed"], "seed", low=0)
     if opts["run_name"] is not None and not re.fullmatch(r"[\w.+-]+", str(opts["run_name"])):
         raise ValueError(f"Received: run_name={opts['run_name']!r}. Expected letters, digits and . _ + - only.")
     cache_dir = default_cache_dir() if opts["cache_dir"] is None else Path(opts["cache_dir"])
+    save_dir = Path(opts["save_dir"])
+    save_dir.mkdir(parents=True, exist_ok=True)  # an unwritable save_dir fails now, not after training
+    if not os.access(save_dir, os.W_OK):
+        raise PermissionError(f"Received: save_dir={str(save_dir)!r}, which is not writable.")
 
     videos = util.split_videos(util.discover_videos(data_dir, opts["compression"]), opts["val_size"],
                                opts["test_size"], opts["seed"])
@@ -347,6 +360,12 @@ def train_test_classifier(
         say(f"No face found in {len(no_face)} video(s): full frames used; listed in metrics.json.")
     data = {s: (features[(videos.split == s).to_numpy() & usable], videos.label[(videos.split == s) & usable].to_numpy())
             for s in util.SPLITS}
+    for split, (_, labels) in data.items():
+        if len(np.unique(labels)) < 2:
+            raise ValueError(
+                f"After skipping {len(errors)} video(s), the {split!r} split has {len(labels)} usable video(s) "
+                f"({(labels == 0).sum()} real, {(labels == 1).sum()} fake). Expected both classes in train, val and test."
+            )
 
     keras.utils.set_random_seed(opts["seed"])
     model = build_classifier(num_frames, spec.feature_dim, **head)
@@ -415,13 +434,15 @@ def _run_name(dataset: str, backbone: str, num_frames: int, head: str) -> str:
 
 
 def _new_run_dir(save_dir, run_name: str) -> Path:
-    base = Path(save_dir) / run_name
-    run_dir, n = base, 1
-    while run_dir.exists():
-        n += 1
-        run_dir = base.with_name(f"{base.name}-{n}")
-    run_dir.mkdir(parents=True)
-    return run_dir
+    """`save_dir/run_name`, or `run_name-2`, `-3`, ... : created here, so parallel runs never share one."""
+    base, n = Path(save_dir) / run_name, 1
+    while True:
+        run_dir = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            n += 1
 
 
 def _save_run(run_dir: Path, model, config, metrics, history, videos, scores, data) -> None:
@@ -445,13 +466,13 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models") -> pd.Dat
 
     >>> compare_saved_models("saved_models")[["run", "backbone", "test_auc"]]  # doctest: +SKIP
     """
-    import json
-
     save_dir = Path(save_dir)
     if not save_dir.is_dir():
         raise FileNotFoundError(f"Received: save_dir={str(save_dir)!r}, which is not a directory.")
     rows, unreadable = [], []
-    for run_dir in sorted(p for p in save_dir.iterdir() if p.is_dir()):
+    # Hidden folders (.ipynb_checkpoints) and runs still in progress (no metrics.json yet) are not runs.
+    finished = (p for p in save_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "metrics.json").exists())
+    for run_dir in sorted(finished):
         try:
             config = json.loads((run_dir / "config.json").read_text())
             metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -477,8 +498,6 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models") -> pd.Dat
 
 
 def _read_config(run_dir) -> dict:
-    import json
-
     file = Path(run_dir) / "config.json"
     if not file.is_file():
         raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no config.json. Expected a saved run folder.")
@@ -500,6 +519,10 @@ def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike) -> float:
     0.93
     """
     config = _read_config(run_dir)
+    identity = backbones.weights_identity(config["weights"])
+    if identity != config["weights_identity"]:
+        raise ValueError(f"The run's backbone weights changed: trained with {config['weights_identity']!r}, "
+                         f"now {config['weights']!r} gives {identity!r}. Its scores would be meaningless.")
     model = load_classifier(run_dir)
     face = FaceCrop(**config["face_crop"]) if config.get("face_crop") else False
     features, _ = embed_videos([path], config["num_frames"], config["img_model_name"], config["weights"],

@@ -173,7 +173,8 @@ def _sample_and_grab(path, num_frames, strategy, seed, stride, transform) -> tup
 
 def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample) -> dict | None:
     """`{"indices", "boxes"}` of the tracked face at the sampled frames, None without a face; cached."""
-    key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, face=face.key())
+    detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence)
+    key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, detection=detection)
     cache = DiskCache(cache_dir, "faces")
     cached = cache.load_json(key)
     if cached is None:
@@ -214,7 +215,7 @@ def split_videos(
     if missing:
         raise ValueError(f"Received a table without columns {sorted(missing)}. Expected the output of discover_videos().")
     for name, value in (("val_size", val_size), ("test_size", test_size)):
-        if not 0 <= value < 1:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise ValueError(f"Received: {name}={value!r}. Expected a float in [0, 1).")
     if val_size + test_size >= 1:
         raise ValueError(f"Received: val_size={val_size} and test_size={test_size}. Expected a sum below 1.")
@@ -267,10 +268,10 @@ def _assign_groups(todo: pd.DataFrame, videos: pd.DataFrame, fractions: dict, se
 
     split = todo.group.map(group_split)
     for s in wanted:
-        present = set(todo.label[split == s])
-        if present != set(videos.label):
+        labels = todo.label[split == s]
+        if set(labels) != set(videos.label):
             raise ValueError(
-                f"Too few groups to split: the {s!r} split got labels {sorted(present)} only. "
-                "Add videos of the missing class or raise its size."
+                f"Too few groups to split: the {s!r} split got {len(labels)} video(s) "
+                f"({(labels == 0).sum()} real, {(labels == 1).sum()} fake). Add videos or raise its size."
             )
     return split

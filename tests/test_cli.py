@@ -67,3 +67,8 @@ def test_predict_missing_run_is_an_error(tmp_path, capsys, dataset):
     video = next(dataset.glob("real/*.mp4"))
     assert cli.main(["predict", str(video), "--run", str(tmp_path)]) == 2
     assert "config.json" in capsys.readouterr().err
+
+
+def test_face_options_need_face_crop(dataset, capsys):
+    assert cli.main(["extract", str(dataset), "--weights", "random", "--no-face", "skip"]) == 2
+    assert "--face-crop" in capsys.readouterr().err

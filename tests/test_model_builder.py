@@ -326,8 +326,12 @@ def test_compare_saved_models(finished_run):
     save_dir = finished_run[0].parent
     (save_dir / "half-written").mkdir(exist_ok=True)
     (save_dir / "half-written" / "config.json").write_text("{not json")
-    with pytest.warns(UserWarning, match="half-written"):
+    (save_dir / "half-written" / "metrics.json").write_text("{}")
+    for not_a_run in (".ipynb_checkpoints", "in-progress"):  # no metrics.json yet: silently not listed
+        (save_dir / not_a_run).mkdir(exist_ok=True)
+    with pytest.warns(UserWarning, match="half-written") as caught:
         table = model_builder.compare_saved_models(save_dir)
+    assert "in-progress" not in str(caught[0].message) and "in-progress" not in set(table.run)
     row = table.set_index("run").loc["first"]
     assert row.backbone == BACKBONE and row.num_frames == 6 and row["head"] == "gru8" and row.skipped == 1
     assert list(table.test_auc.dropna()) == sorted(table.test_auc.dropna(), reverse=True)
@@ -344,6 +348,37 @@ def test_bad_options_fail_before_any_video_is_read(dataset, tmp_path, monkeypatc
     monkeypatch.setattr(util, "grab_frames", lambda *a, **k: pytest.fail("read a video before validating"))
     with pytest.raises(error, match=match):
         model_builder.train_test_classifier(dataset, 6, BACKBONE, save_dir=tmp_path, **{**RUN, **kwargs})
+
+
+def test_split_left_without_a_class_after_skipping(tmp_path, dataset):
+    """Every fake video of a split unreadable: a clear error before training, not a NaN run."""
+    root = tmp_path / "data"
+    for label in ("real", "fake"):
+        (root / label).mkdir(parents=True)
+        for video in sorted((dataset / label).glob(f"{label}_*.mp4"))[:4]:
+            (root / label / video.name).write_bytes(video.read_bytes())
+    for video in (root / "fake").glob("*.mp4"):
+        if video.name != "fake_0.mp4":
+            video.write_bytes(b"broken")
+    with pytest.warns(UserWarning, match="unreadable"), pytest.raises(ValueError, match="usable video"):
+        model_builder.train_test_classifier(root, 6, BACKBONE, save_dir=tmp_path / "runs", val_size=0.25,
+                                            test_size=0.25, **{k: v for k, v in RUN.items() if "size" not in k})
+
+
+def test_bad_seed_fails_before_any_video_is_read(dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr(util, "grab_frames", lambda *a, **k: pytest.fail("read a video before validating"))
+    with pytest.raises(ValueError, match="seed=None"):
+        model_builder.train_test_classifier(dataset, 6, BACKBONE, save_dir=tmp_path, seed=None, **RUN)
+
+
+def test_no_face_skip_skips_even_with_on_error_raise(tmp_path):
+    blank = tmp_path / "blank.mp4"
+    from vidseq.video_io import write_video
+
+    write_video(blank, np.random.default_rng(0).integers(60, 120, (8, 96, 128, 3), dtype=np.uint8))
+    with pytest.warns(UserWarning, match="without a face"):
+        features, mask = embed([blank], face_crop=util.FaceCrop(no_face="skip"))
+    assert not mask.any() and not features.any()
 
 
 def test_missing_data_dir(tmp_path):

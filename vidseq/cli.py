@@ -39,9 +39,9 @@ def _add_embedding_args(p: argparse.ArgumentParser, num_frames: int = 64) -> Non
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--cache-dir", default=None, help="embedding cache (default: $VIDSEQ_CACHE or ~/.cache/vidseq)")
     p.add_argument("--face-crop", action="store_true", help="embed crops around each video's face (MTCNN)")
-    p.add_argument("--face-margin", type=float, default=1.3, help="face crop side / face box side")
-    p.add_argument("--no-face", default="full_frame", choices=["full_frame", "skip"],
-                   help="for a video without any face: use full frames, or skip it")
+    p.add_argument("--face-margin", type=float, default=None, help="face crop side / face box side (default 1.3)")
+    p.add_argument("--no-face", default=None, choices=["full_frame", "skip"],
+                   help="for a video without any face: use full frames (default), or skip it")
 
 
 def _add_training_args(p: argparse.ArgumentParser) -> None:
@@ -166,7 +166,10 @@ def cmd_predict(args) -> int:
 def _face_crop(args):
     from vidseq.faces import FaceCrop
 
-    return FaceCrop(margin=args.face_margin, no_face=args.no_face) if args.face_crop else False
+    given = {k: v for k, v in (("margin", args.face_margin), ("no_face", args.no_face)) if v is not None}
+    if given and not args.face_crop:
+        raise ValueError("Received: --face-margin or --no-face without --face-crop. Expected --face-crop with them.")
+    return FaceCrop(**given) if args.face_crop else False
 
 
 def _print_leaderboard(table) -> None:

@@ -1,4 +1,8 @@
-"""Run plots written as PNG (matplotlib's Agg backend: no display needed)."""
+"""Run plots written as PNG.
+
+Figures are made with `matplotlib.figure.Figure`, not pyplot, so that saving a run never
+switches a notebook's backend or closes its figures.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,17 @@ import pandas as pd
 from vidseq.atomic import atomic_path
 
 
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+def _save(fig, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
 
 
 def plot_learning_curves(history: pd.DataFrame, path: str | os.PathLike) -> None:
     """Loss and accuracy per epoch, train against validation."""
-    plt = _figure()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4))
+    axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("loss", "accuracy")):
         for prefix, style in (("", "-"), ("val_", "--")):
             if prefix + metric in history:
@@ -31,17 +33,16 @@ def plot_learning_curves(history: pd.DataFrame, path: str | os.PathLike) -> None
         ax.set_title(metric)
         ax.legend()
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike) -> None:
     """ROC curves, one per split: `{"test": (labels, scores), ...}`."""
+    from matplotlib.figure import Figure
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    plt = _figure()
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     for split, (labels, scores) in curves.items():
         if len(np.unique(labels)) == 2:
             fpr, tpr, _ = roc_curve(labels, scores)
@@ -51,6 +52,4 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | os.Pa
     ax.set_ylabel("true positive rate (fake caught)")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
