@@ -29,6 +29,7 @@ from vidseq import __version__, backbones
 from vidseq.atomic import atomic_path, write_json, write_text
 from vidseq.backbones import BACKBONES
 from vidseq.cache import DiskCache, cache_key
+from vidseq.checks import check_int
 from vidseq.faces import FaceCrop, face_settings
 from vidseq.metrics import binary_metrics
 from vidseq.plots import plot_learning_curves, plot_roc
@@ -94,9 +95,8 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
     util.sample_indices(0, num_frames, strategy, seed)
     if on_error not in ("raise", "skip"):
         raise ValueError(f"Received: on_error={on_error!r}. Expected 'raise' or 'skip'.")
-    for name, value in (("batch_size", batch_size), ("workers", workers)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"Received: {name}={value!r}. Expected an int >= 1.")
+    check_int("batch_size", batch_size, 1)
+    check_int("workers", workers, 1)
     if isinstance(paths, (str, os.PathLike)):
         raise ValueError(f"Received: paths={str(paths)!r}, a single path. Expected a list of video paths.")
     paths = [str(p) for p in paths]
@@ -224,7 +224,7 @@ def build_classifier(
     (None, 1)
     """
     num_frames = util.check_num_frames(num_frames)
-    _check_int(feature_dim, "feature_dim")
+    check_int("feature_dim", feature_dim, 1)
     if rnn not in RNNS:
         raise ValueError(f"Received: rnn={rnn!r}. Expected one of {list(RNNS)}.")
     rnn_units, dense_units = _int_tuple(rnn_units, "rnn_units"), _int_tuple(dense_units, "dense_units")
@@ -280,16 +280,10 @@ def head_name(rnn, rnn_units=(256, 256), bidirectional=False, batch_norm=False, 
     return name
 
 
-def _check_int(value, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"Received: {name}={value!r}. Expected an int >= {low}.")
-    return int(value)
-
-
 def _int_tuple(values, name: str) -> tuple[int, ...]:
     if isinstance(values, (int, np.integer)):
         values = (values,)
-    return tuple(_check_int(v, name) for v in values)
+    return tuple(check_int(name, v, 1) for v in values)
 
 
 # --------------------------------------------------------------------------- runs
@@ -326,12 +320,12 @@ def train_test_classifier(
     head = {k: opts[k] for k in HEAD_OPTIONS}
     build_classifier(num_frames, spec.feature_dim, **head)  # validates the head before any video is read
     for name in ("epochs", "batch_size", "patience", "embed_batch_size"):
-        _check_int(opts[name], name, low=0 if name == "patience" else 1)
+        check_int(name, opts[name], 0 if name == "patience" else 1)
     if not isinstance(opts["learning_rate"], float) or not 0 < opts["learning_rate"] < 1:
         raise ValueError(f"Received: learning_rate={opts['learning_rate']!r}. Expected a float in (0, 1).")
     backbones.check_weights(opts["weights"])
     face = face_settings(opts["face_crop"])
-    opts["seed"] = _check_int(opts["seed"], "seed", low=0)
+    opts["seed"] = check_int("seed", opts["seed"], 0)
     if opts["run_name"] is not None and not re.fullmatch(r"[\w.+-]+", str(opts["run_name"])):
         raise ValueError(f"Received: run_name={opts['run_name']!r}. Expected letters, digits and . _ + - only.")
     cache_dir = default_cache_dir() if opts["cache_dir"] is None else Path(opts["cache_dir"])

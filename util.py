@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from vidseq.cache import DiskCache, cache_key
+from vidseq.checks import check_int
 from vidseq.faces import FaceCrop, crop_face, detect_faces, face_settings, track_face
 from vidseq.layouts import SPLITS, discover_videos
 from vidseq.video_io import VideoReadError, count_frames, frame_count_hint, grab_frames, open_video, resize_frame
@@ -35,9 +36,7 @@ class NoFaceError(VideoReadError):
 
 def check_num_frames(num_frames: int) -> int:
     """Validate a frame count: an int in [1, 1024]."""
-    if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) or not 1 <= num_frames <= MAX_FRAMES:
-        raise ValueError(f"Received: num_frames={num_frames!r}. Expected an int in [1, {MAX_FRAMES}].")
-    return int(num_frames)
+    return check_int("num_frames", num_frames, 1, MAX_FRAMES)
 
 
 def sample_indices(
@@ -61,12 +60,10 @@ def sample_indices(
     [0, 3, 6, 9]
     """
     num_frames = check_num_frames(num_frames)
-    if isinstance(total_frames, bool) or not isinstance(total_frames, (int, np.integer)) or total_frames < 0:
-        raise ValueError(f"Received: total_frames={total_frames!r}. Expected an int >= 0.")
+    check_int("total_frames", total_frames, 0)
     if strategy not in STRATEGIES:
         raise ValueError(f"Received: strategy={strategy!r}. Expected one of {list(STRATEGIES)}.")
-    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ValueError(f"Received: stride={stride!r}. Expected an int >= 1.")
+    check_int("stride", stride, 1)
     total_frames, n = int(total_frames), min(int(total_frames), num_frames)
     if n == 0:
         return np.zeros(0, np.int64)

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from vidseq.atomic import write_json
+from vidseq.checks import check_int, is_int
 from vidseq.video_io import write_video
 
 # Bump when the rendering changes, so that existing demo datasets are regenerated.
@@ -274,13 +275,13 @@ def make_demo_dataset(
         >>> summary["real"], summary["fake"]
         (2, 2)
     """
-    _check_int("num_videos", num_videos, 4, 1000, even=True)
-    _check_int("seed", seed, 0, 2**63 - 1)
-    _check_int("num_frames", num_frames, 8, 1000)
+    check_int("num_videos", num_videos, 4, 1000, even=True)
+    check_int("seed", seed, 0, 2**63 - 1)
+    check_int("num_frames", num_frames, 8, 1000)
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 1 <= fps <= 120:
         raise ValueError(f"Received: fps={fps!r}. Expected a number in [1, 120].")
     if not (isinstance(size, (tuple, list)) and len(size) == 2
-            and all(_is_int(s) and s % 2 == 0 and 96 <= s <= 2160 for s in size)):
+            and all(is_int(s) and s % 2 == 0 and 96 <= s <= 2160 for s in size)):
         raise ValueError(f"Received: size={size!r}. Expected (height, width): two even ints in [96, 2160].")
 
     start = time.perf_counter()
@@ -305,16 +306,6 @@ def make_demo_dataset(
         write_json(manifest, params)
     return dict(path=str(out_dir), real=per_class, fake=per_class,
                 seconds=round(time.perf_counter() - start, 3), reused=reused)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: object, low: int, high: int, even: bool = False) -> None:
-    if not (_is_int(value) and low <= value <= high) or (even and value % 2):
-        kind = "an even int" if even else "an int"
-        raise ValueError(f"Received: {name}={value!r}. Expected {kind} in [{low}, {high}].")
 
 
 def _read_params(manifest: Path) -> dict | None:

@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from vidseq.checks import check_int, is_int
 from vidseq.video_io import resize_frame
 
 NO_FACE_POLICIES = ("full_frame", "skip")
@@ -36,10 +37,8 @@ class FaceCrop:
     def __post_init__(self):
         if not isinstance(self.margin, (int, float)) or not 1.0 <= self.margin <= 3.0:
             raise ValueError(f"Received: margin={self.margin!r}. Expected a float in [1, 3].")
-        if isinstance(self.detect_size, bool) or not isinstance(self.detect_size, int) or not 64 <= self.detect_size <= 4096:
-            raise ValueError(f"Received: detect_size={self.detect_size!r}. Expected an int in [64, 4096].")
-        if isinstance(self.min_face_size, bool) or not isinstance(self.min_face_size, int) \
-                or not 4 <= self.min_face_size <= MAX_MIN_FACE_SIZE:
+        check_int("detect_size", self.detect_size, 64, 4096)
+        if not is_int(self.min_face_size) or not 4 <= self.min_face_size <= MAX_MIN_FACE_SIZE:
             raise ValueError(
                 f"Received: min_face_size={self.min_face_size!r}. Expected an int in [4, {MAX_MIN_FACE_SIZE}] "
                 "(mtcnn crashes on larger values; detect on smaller frames instead).")
