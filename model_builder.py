@@ -338,34 +338,28 @@ def train_test_classifier(
                                opts["test_size"], opts["seed"])
     say = print if opts["verbose"] else (lambda *a, **k: None)
     say(f"Image Model: {spec.name}, Image Size: {spec.input_size}")
+    labels = videos.label.to_numpy()
+    rows = {s: (videos.split == s).to_numpy() for s in util.SPLITS}
     for split in util.SPLITS:
-        part = videos[videos.split == split]
-        say(f"{split.upper()} set: {len(part)} videos ({(part.label == 0).sum()} real, {(part.label == 1).sum()} fake)")
-    if not (videos.split == "val").any() or not (videos.split == "test").any():
-        raise ValueError("Received: a split without validation or test videos. Expected val_size > 0 and test_size > 0.")
+        say(f"{split.upper()} set: {rows[split].sum()} videos ({_class_counts(labels[rows[split]])})")
+    _require_both_classes(labels, rows, "Expected val_size > 0 and test_size > 0.")
 
     weights = backbones.resolve_weights(spec.name, opts["weights"])
     features, mask, errors, no_face = _embed(videos.path, num_frames, spec.name, weights, cache_dir, face,
                                              opts["embed_batch_size"], "skip", opts["strategy"], opts["seed"], 2)
     usable = mask.any(axis=1)
+    rows = {s: r & usable for s, r in rows.items()}
     if errors:
         say(f"Skipped {len(errors)} video(s) (unreadable, or no face with no_face='skip'); listed in metrics.json.")
     if no_face:
         say(f"No face found in {len(no_face)} video(s): full frames used; listed in metrics.json.")
-    data = {s: (features[(videos.split == s).to_numpy() & usable], videos.label[(videos.split == s) & usable].to_numpy())
-            for s in util.SPLITS}
-    for split, (_, labels) in data.items():
-        if len(np.unique(labels)) < 2:
-            raise ValueError(
-                f"After skipping {len(errors)} video(s), the {split!r} split has {len(labels)} usable video(s) "
-                f"({(labels == 0).sum()} real, {(labels == 1).sum()} fake). Expected both classes in train, val and test."
-            )
+    _require_both_classes(labels, rows, f"After skipping {len(errors)} unusable video(s); expected both classes.")
+    data = {s: (features[r], labels[r]) for s, r in rows.items()}
 
     keras.utils.set_random_seed(opts["seed"])
     model = build_classifier(num_frames, spec.feature_dim, **head)
-    train_rows = (videos.split == "train").to_numpy() & usable
     if head["normalize"]:
-        set_feature_stats(model, features[train_rows], mask[train_rows])
+        set_feature_stats(model, features[rows["train"]], mask[rows["train"]])
     model.compile(optimizer=keras.optimizers.Adam(opts["learning_rate"]), loss="binary_crossentropy",
                   metrics=["accuracy", keras.metrics.AUC(name="auc")])
     x_train, y_train = data["train"]
@@ -409,6 +403,17 @@ def train_test_classifier(
 
 
 train_test_classifier.__doc__ = train_test_classifier.__doc__.format(run_options=", ".join(f"`{k}`" for k in RUN_OPTIONS))
+
+
+def _class_counts(labels: np.ndarray) -> str:
+    return f"{(labels == 0).sum()} real, {(labels == 1).sum()} fake"
+
+
+def _require_both_classes(labels: np.ndarray, rows: dict[str, np.ndarray], hint: str) -> None:
+    """Every split needs real and fake videos: training, early stopping and AUC depend on it."""
+    for split, r in rows.items():
+        if len(np.unique(labels[r])) < 2:
+            raise ValueError(f"Received: a {split!r} split of {r.sum()} video(s) ({_class_counts(labels[r])}). {hint}")
 
 
 def _check_options(options: dict) -> dict:

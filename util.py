@@ -17,7 +17,7 @@ import pandas as pd
 
 from vidseq.cache import DiskCache, cache_key
 from vidseq.checks import check_int
-from vidseq.faces import FaceCrop, crop_face, detect_faces, face_settings, track_face
+from vidseq.faces import FaceCrop, crop_face, detect_faces, face_settings, shrink_for_detection, track_face
 from vidseq.layouts import SPLITS, discover_videos
 from vidseq.video_io import VideoReadError, count_frames, frame_count_hint, grab_frames, open_video, resize_frame
 
@@ -175,17 +175,17 @@ def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_
     cache = DiskCache(cache_dir, "faces")
     cached = cache.load_json(key)
     if cached is None:
-        # Detection sees small frames; the boxes are scaled back to the video's pixels.
-        scale = {}
+        # Detection sees small frames (only those are held); boxes go back to the video's pixels.
+        scales = []
 
         def shrink(frame, k):
-            h, w = frame.shape[:2]
-            scale.setdefault("s", min(1.0, face.detect_size / max(h, w)))
-            return resize_frame(frame, (round(h * scale["s"]), round(w * scale["s"])))
+            small, scale = shrink_for_detection(frame, face.detect_size)
+            scales.append(scale)
+            return small
 
         indices, small, n = sample(shrink)
         track = track_face(detect_faces(small[:n], face)) if n else None
-        boxes = None if track is None else (track / scale["s"]).tolist()
+        boxes = None if track is None else (track / scales[-1]).tolist()
         cached = {"indices": indices.tolist(), "boxes": boxes}
         cache.save_json(key, cached)
     return cached if cached["boxes"] is not None else None

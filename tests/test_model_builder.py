@@ -343,6 +343,7 @@ def test_compare_saved_models(finished_run):
     (dict(rnn="transformer"), ValueError, "rnn='transformer'"),
     (dict(weights="imagenet22k"), ValueError, "weights='imagenet22k'"),
     (dict(run_name="a/b"), ValueError, "run_name='a/b'"),
+    (dict(val_size=0.0), ValueError, "'val' split of 0 video"),
 ])
 def test_bad_options_fail_before_any_video_is_read(dataset, tmp_path, monkeypatch, kwargs, error, match):
     monkeypatch.setattr(util, "grab_frames", lambda *a, **k: pytest.fail("read a video before validating"))

@@ -60,6 +60,13 @@ def face_settings(face_crop: "bool | FaceCrop | None") -> FaceCrop | None:
     raise ValueError(f"Received: face_crop={face_crop!r}. Expected a bool or a vidseq.faces.FaceCrop.")
 
 
+def shrink_for_detection(frame: np.ndarray, detect_size: int) -> tuple[np.ndarray, float]:
+    """`(frame, scale)`: the frame downscaled so its longest side is at most `detect_size`."""
+    h, w = frame.shape[:2]
+    scale = min(1.0, detect_size / max(h, w))
+    return resize_frame(frame, (round(h * scale), round(w * scale))), scale
+
+
 _DETECTOR = None
 _DETECTOR_LOCK = threading.Lock()
 
@@ -79,10 +86,8 @@ def detect_faces(frames: Sequence[np.ndarray], settings: FaceCrop = FaceCrop(), 
 
             _DETECTOR = MTCNN()
         for start in range(0, len(frames), batch):
-            chunk = list(frames[start : start + batch])
-            scales = [min(1.0, settings.detect_size / max(f.shape[:2])) for f in chunk]
-            small = [resize_frame(f, (round(f.shape[0] * s), round(f.shape[1] * s))) for f, s in zip(chunk, scales)]
-            found = _DETECTOR.detect_faces(small, min_face_size=settings.min_face_size)
+            small, scales = zip(*(shrink_for_detection(f, settings.detect_size) for f in frames[start : start + batch]))
+            found = _DETECTOR.detect_faces(list(small), min_face_size=settings.min_face_size)
             for faces, scale in zip(found, scales):
                 rows = [[*np.asarray(f["box"], float) / scale, f["confidence"]] for f in faces
                         if f["confidence"] >= settings.min_confidence]
