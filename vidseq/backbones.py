@@ -13,6 +13,7 @@ Weights:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import warnings
@@ -98,8 +99,14 @@ def weights_identity(weights: Any) -> str:
         raise ValueError("weights='auto' has no identity until resolve_weights() picks imagenet or random.")
     if weights == "imagenet":
         return weights
-    digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
-    return f"file-{digest}"
+    stat = Path(weights).stat()
+    return f"file-{_file_digest(str(Path(weights).resolve()), stat.st_size, stat.st_mtime_ns)}"
+
+
+@functools.lru_cache(maxsize=16)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 prefix of a weights file, hashed once per (path, size, mtime): a run asks several times."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 _BUILT: dict[tuple[str, str], Any] = {}
