@@ -148,12 +148,16 @@ def test_sigkill_mid_extraction_resumes(tmp_path, good_paths, monkeypatch):
         f"model_builder.embed_videos({good_paths!r}, 6, {BACKBONE!r}, weights='random', cache_dir={str(cache)!r}, workers=1)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": os.getcwd()})
+
+    def finished() -> int:  # temporary files start with "." and are not results yet
+        return len([f for f in cache.rglob("*.npz") if not f.name.startswith(".")])
+
     deadline = time.time() + 120
-    while len(list(cache.rglob("*.npz"))) < 3 and time.time() < deadline and proc.poll() is None:
+    while finished() < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = len([f for f in cache.rglob("*.npz") if not f.name.startswith(".")])
+    done = finished()
     assert 3 <= done < len(good_paths), "the kill should land mid-run"
 
     calls = []
