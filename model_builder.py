@@ -25,12 +25,13 @@ import numpy as np
 import pandas as pd
 
 import util
-from vidseq import __version__, backbones
+from vidseq import __version__, backbones, coatnet
 from vidseq.atomic import atomic_path, write_json, write_text
 from vidseq.backbones import BACKBONES
 from vidseq.cache import DiskCache, cache_key
 from vidseq.checks import check_int
 from vidseq.faces import FaceCrop, face_settings
+from vidseq.frame_dataset import VIDEO_SCORES, FrameDataset, video_scores
 from vidseq.metrics import binary_metrics
 from vidseq.plots import plot_learning_curves, plot_roc
 
@@ -41,6 +42,7 @@ __all__ = [
 
 LABELS = ["real", "fake"]  # class names by output index: the sigmoid output is P(fake)
 RNNS = ("gru", "lstm", None)
+RNN_POOLINGS = ("last", "mean")
 FEATURE_NORM = "feature_norm"
 
 
@@ -131,28 +133,38 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
         return util.read_frames_and_face(path, num_frames, spec.input_size, strategy, seed, face,
                                          cache_dir=cache_dir)
 
-    progress = _progress(len(todo), f"Embedding with {spec.name}")
+    for (i, path, key), frames, valid, found in _read_videos(todo, read, workers, on_error, errors, no_face,
+                                                              f"Embedding with {spec.name}"):
+        features[i, valid] = _run_backbone(model, spec, frames[valid], chunk)
+        mask[i] = valid
+        cache.save(key, features=features[i], mask=mask[i], face_found=np.int8(-1 if found is None else found))
+    return features, mask, errors, no_face
+
+
+def _read_videos(todo: list, read, workers: int, on_error: str, errors: dict, no_face: list, description: str):
+    """Yield `(item, frames, valid, found)` for each readable video of `todo` (items end in
+    their path), decoded ahead in threads. Skipped videos go into `errors` with a warning;
+    those where face cropping found no face are appended to `no_face`."""
+    progress = _progress(len(todo), description)
     try:
-        for (i, path, key), result in _decode_ahead(todo, read, workers):
+        for item, result in _decode_ahead(todo, read, workers):
             progress.update(1)
+            path = item[1]
             if isinstance(result, util.NoFaceError):  # the face settings ask for these to be skipped
                 errors[path] = str(result)
-                warnings.warn(f"Skipped video without a face {path}", stacklevel=3)
+                warnings.warn(f"Skipped video without a face {path}", stacklevel=4)
             elif isinstance(result, util.VideoReadError):
                 if on_error == "raise":
                     raise result
                 errors[path] = str(result)
-                warnings.warn(f"Skipped unreadable video {path}: {result}", stacklevel=3)
+                warnings.warn(f"Skipped unreadable video {path}: {result}", stacklevel=4)
             else:
                 frames, valid, found = result
-                features[i, valid] = _run_backbone(model, spec, frames[valid], chunk)
-                mask[i] = valid
                 if found is False:
                     no_face.append(path)
-                cache.save(key, features=features[i], mask=mask[i], face_found=np.int8(-1 if found is None else found))
+                yield item, frames, valid, found
     finally:
         progress.close()
-    return features, mask, errors, no_face
 
 
 def _decode_ahead(todo: list, read, workers: int) -> Iterable:
@@ -208,6 +220,7 @@ def build_classifier(
     dense_units: Sequence[int] = (),
     dropout: float = 0.5,
     normalize: bool = True,
+    rnn_pooling: str = "last",
 ) -> keras.Model:
     """A sequence head over `(num_frames, feature_dim)` embeddings -> P(fake).
 
@@ -215,7 +228,9 @@ def build_classifier(
     (`normalize`: a Normalization layer, identity until `set_feature_stats` fills it with
     the training set's statistics; frozen backbones' features are far from zero-mean and
     unit-variance), a stack of `rnn` layers ("gru", "lstm", or None for a masked temporal
-    mean), optionally bidirectional with BatchNormalization between them, dropout, then
+    mean), optionally bidirectional with BatchNormalization between them, read out at the
+    last frame (`rnn_pooling="last"`) or averaged over the valid frames ("mean": on small
+    datasets it overfits less, as every frame's state meets the loss), dropout, then
     `dense_units` ReLU layers each followed by dropout, then `Dense(1, sigmoid)`. Plain
     Keras layers only: it saves and reloads with safe_mode.
 
@@ -232,6 +247,8 @@ def build_classifier(
         raise ValueError(f"Received: rnn_units={rnn_units!r} with rnn={rnn!r}. Expected at least one layer size.")
     if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"Received: dropout={dropout!r}. Expected a float in [0, 1).")
+    if rnn_pooling not in RNN_POOLINGS:
+        raise ValueError(f"Received: rnn_pooling={rnn_pooling!r}. Expected one of {RNN_POOLINGS}.")
 
     inputs = keras.Input((num_frames, feature_dim), name="frame_features")
     x = keras.layers.Masking(mask_value=0.0)(inputs)
@@ -245,16 +262,19 @@ def build_classifier(
         layer_type = keras.layers.GRU if rnn == "gru" else keras.layers.LSTM
         for i, units in enumerate(rnn_units):
             last = i == len(rnn_units) - 1
-            layer = layer_type(units, return_sequences=not last)
+            layer = layer_type(units, return_sequences=not last or rnn_pooling == "mean")
             x = (keras.layers.Bidirectional(layer) if bidirectional else layer)(x)
             if batch_norm and not last:
                 x = keras.layers.BatchNormalization()(x)
+        if rnn_pooling == "mean":
+            x = keras.layers.GlobalAveragePooling1D(name="state_mean")(x)  # the mask keeps padded frames out
     x = keras.layers.Dropout(dropout)(x)
     for units in dense_units:
         x = keras.layers.Dense(units, activation="relu")(x)
         x = keras.layers.Dropout(dropout)(x)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="p_fake")(x)
-    return keras.Model(inputs, outputs, name=head_name(rnn, rnn_units, bidirectional, batch_norm, dense_units, normalize))
+    name = head_name(rnn, rnn_units, bidirectional, batch_norm, dense_units, normalize, rnn_pooling)
+    return keras.Model(inputs, outputs, name=name)
 
 
 def set_feature_stats(model: keras.Model, features: np.ndarray, mask: np.ndarray) -> None:
@@ -268,11 +288,14 @@ def _set_normalization(layer, mean: np.ndarray, variance: np.ndarray, count: int
     layer.finalize_state()
 
 
-def head_name(rnn, rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=(), normalize=True) -> str:
-    """A short name saying what the head is, e.g. "bigru256x256_bn_fc64"."""
+def head_name(rnn, rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=(), normalize=True,
+              rnn_pooling="last") -> str:
+    """A short name saying what the head is, e.g. "bigru256x256_bn_fc64" or "gru64_avg"."""
     name = "meanpool" if rnn is None else ("bi" if bidirectional else "") + rnn + "x".join(map(str, rnn_units))
     if batch_norm and rnn:
         name += "_bn"
+    if rnn_pooling == "mean" and rnn:
+        name += "_avg"
     if dense_units:
         name += "_fc" + "x".join(map(str, dense_units))
     if not normalize:
@@ -289,11 +312,17 @@ def _int_tuple(values, name: str) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- runs
 
 HEAD_OPTIONS = dict(rnn="gru", rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=(), dropout=0.5,
-                    normalize=True)
+                    normalize=True, rnn_pooling="last")
 RUN_OPTIONS = dict(
     weights="imagenet", epochs=100, batch_size=16, learning_rate=1e-5, patience=10, seed=42,
     strategy="uniform", face_crop=False, cache_dir=None, save_dir="saved_models", run_name=None,
     val_size=0.15, test_size=0.15, compression="c23", embed_batch_size=32, verbose=1,
+)
+# The CoAtNet image path: its own defaults (the source's 25 epochs, batch 32), no head options.
+IMAGE_RUN_OPTIONS = dict(
+    {k: v for k, v in RUN_OPTIONS.items() if k != "embed_batch_size"},
+    weights=None, epochs=25, batch_size=32, learning_rate=1e-4, patience=5, face_crop=True,
+    image_size=224, weight_decay=0.05, warmup_epochs=1, augment=True, video_score="mean",
 )
 
 
@@ -311,19 +340,233 @@ def train_test_classifier(
     `history.csv`, `splits.csv` and plots. Options (keyword): every `build_classifier`
     argument and {run_options}.
 
+    `img_model_name="CoAtNet-0"` (to "-4") trains a CoAtNet image classifier from scratch
+    on every sampled frame's face crop instead (crops cached on disk and streamed), with the
+    source's augmentations, AdamW and a warm-up + cosine schedule; a video's score is the
+    mean of its frames' (`video_score="confident"`: the DFDC winner's rule). Its options:
+    {image_options}.
+
     >>> labels, model, (loss, acc) = train_test_classifier(
     ...     "data/demo", 16, "MobileNetV2", weights="random", epochs=20, learning_rate=1e-3)  # doctest: +SKIP
     """
-    opts = _check_options(options)
+    variant = coatnet.canonical_name(img_model_name)
+    if variant:
+        return _train_test_image_classifier(data_dir, num_frames, variant, options)
+    if img_model_name not in BACKBONES:
+        raise ValueError(f"Received: img_model_name={img_model_name!r}. Expected one of {sorted(BACKBONES)} "
+                         f"(frozen backbones) or {list(coatnet.COATNET_VARIANTS)}.")
+    opts = _check_options(options, {**HEAD_OPTIONS, **RUN_OPTIONS})
     spec = backbones.get_spec(img_model_name)
     num_frames = util.check_num_frames(num_frames)
     head = {k: opts[k] for k in HEAD_OPTIONS}
     build_classifier(num_frames, spec.feature_dim, **head)  # validates the head before any video is read
-    for name in ("epochs", "batch_size", "patience", "embed_batch_size"):
+    check_int("embed_batch_size", opts["embed_batch_size"], 1)
+    backbones.check_weights(opts["weights"])
+    run = _prepare_run(data_dir, opts, f"Image Model: {spec.name}, Image Size: {spec.input_size}")
+
+    weights = backbones.resolve_weights(spec.name, opts["weights"])
+    features, mask, errors, no_face = _embed(run.videos.path, num_frames, spec.name, weights, run.cache_dir, run.face,
+                                             opts["embed_batch_size"], "skip", opts["strategy"], opts["seed"], 2)
+    rows = run.drop_unusable(mask.any(axis=1), errors, no_face)
+    data = {s: (features[r], run.labels[r]) for s, r in rows.items()}
+
+    keras.utils.set_random_seed(opts["seed"])
+    model = build_classifier(num_frames, spec.feature_dim, **head)
+    if head["normalize"]:
+        set_feature_stats(model, features[rows["train"]], mask[rows["train"]])
+    model.compile(optimizer=keras.optimizers.Adam(opts["learning_rate"]), loss="binary_crossentropy",
+                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    x_train, y_train = data["train"]
+    started = time.time()
+    fit = model.fit(
+        x_train, y_train, validation_data=data["val"], epochs=opts["epochs"], batch_size=opts["batch_size"],
+        class_weight=_class_weight(y_train), shuffle=True, verbose=2 if opts["verbose"] else 0,
+        callbacks=[_early_stopping(opts)],
+    )
+    train_seconds = time.time() - started
+    # One predict over val and test (each new shape costs a trace); the test loss and
+    # accuracy are those of `model.evaluate`, computed from the same scores.
+    x_val = data["val"][0]
+    joint = model.predict(np.concatenate([x_val, data["test"][0]]), verbose=0).ravel()
+    scores = {"val": joint[: len(x_val)], "test": joint[len(x_val) :]}
+    metrics = {s: binary_metrics(data[s][1], scores[s]) for s in ("val", "test")}
+    config = dict(
+        img_model_name=spec.name, input_size=list(spec.input_size), feature_dim=spec.feature_dim, head=model.name,
+        weights=weights if weights in backbones.WEIGHT_KEYWORDS else str(Path(weights).resolve()),
+        weights_identity=backbones.weights_identity(weights), **head,
+    )
+    return run.finish(num_frames, model, config, metrics, fit, train_seconds, len(y_train), scores)
+
+
+def _train_test_image_classifier(data_dir, num_frames: int, variant: str, options: dict):
+    """train_test_classifier's CoAtNet path: frames -> face crops on disk -> CoAtNet -> video scores."""
+    opts = _check_options(options, IMAGE_RUN_OPTIONS)
+    num_frames = util.check_num_frames(num_frames)
+    image_size = coatnet.check_image_size(opts["image_size"])
+    weights = opts["weights"]
+    if weights is not None and not (isinstance(weights, (str, os.PathLike)) and Path(weights).is_file()):
+        raise ValueError(f"Received: weights={weights!r}. Expected None (train {variant} from scratch: no "
+                         "pretrained CoAtNet weights exist offline) or the path of an existing weights file.")
+    if not isinstance(opts["weight_decay"], (int, float)) or not 0 <= opts["weight_decay"] < 1:
+        raise ValueError(f"Received: weight_decay={opts['weight_decay']!r}. Expected a float in [0, 1).")
+    check_int("warmup_epochs", opts["warmup_epochs"], 0)
+    if opts["video_score"] not in VIDEO_SCORES:
+        raise ValueError(f"Received: video_score={opts['video_score']!r}. Expected one of {VIDEO_SCORES}.")
+    run = _prepare_run(data_dir, opts, f"Image Model: {variant}, Image Size: {(image_size, image_size)}")
+
+    files, errors, no_face = _cache_crops(run.videos.path, num_frames, image_size, run.face, run.cache_dir,
+                                          opts["strategy"], opts["seed"])
+    rows = run.drop_unusable(np.array([f is not None for f in files]), errors, no_face)
+    keras.utils.set_random_seed(opts["seed"])
+    sets = {
+        split: FrameDataset([files[i] for i in np.flatnonzero(r)], run.labels[r], opts["batch_size"],
+                            shuffle=split == "train", augment=split == "train" and bool(opts["augment"]),
+                            seed=opts["seed"], class_weight=_class_weight(run.labels[r]) if split == "train" else None,
+                            workers=2)
+        for split, r in rows.items()
+    }
+    model = coatnet.build_coatnet(variant, image_size, num_classes=1, classifier_activation="sigmoid",
+                                  name=variant.lower().replace("-", "_"))
+    if weights is not None:
+        model.load_weights(weights)
+    steps = len(sets["train"]) * opts["epochs"]
+    warmup = min(len(sets["train"]) * opts["warmup_epochs"], steps - 1)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else opts["learning_rate"], decay_steps=steps - warmup,
+        warmup_target=opts["learning_rate"] if warmup else None, warmup_steps=warmup)
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=opts["weight_decay"])
+    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias", "relative_bias_table"])
+    model.compile(optimizer=optimizer, loss="binary_crossentropy",
+                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    started = time.time()
+    fit = model.fit(sets["train"], validation_data=sets["val"], epochs=opts["epochs"],
+                    verbose=2 if opts["verbose"] else 0, callbacks=[_early_stopping(opts)])
+    train_seconds = time.time() - started
+
+    metrics, scores = {}, {}
+    for split in ("val", "test"):
+        frames = sets[split]
+        frame_scores = model.predict(frames, verbose=0).ravel()
+        scores[split] = video_scores(frame_scores, frames.video_ids, len(frames.files), opts["video_score"])
+        metrics[split] = binary_metrics(frames.labels, scores[split])
+        metrics[f"{split}_frames"] = binary_metrics(frames.labels[frames.video_ids], frame_scores)
+    config = dict(img_model_name=variant, input_size=[image_size, image_size], head=model.name,
+                  weights=None if weights is None else str(Path(weights).resolve()),
+                  **{k: opts[k] for k in ("image_size", "weight_decay", "warmup_epochs", "augment", "video_score")})
+    return run.finish(num_frames, model, config, metrics, fit, train_seconds, int(rows["train"].sum()), scores)
+
+
+train_test_classifier.__doc__ = train_test_classifier.__doc__.format(
+    run_options=", ".join(f"`{k}`" for k in RUN_OPTIONS),
+    image_options=", ".join(f"`{k}={v!r}`" for k, v in IMAGE_RUN_OPTIONS.items()),
+)
+
+
+def _cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path, strategy: str, seed: int):
+    """Write each video's sampled crops to the cache once: `(files (None if skipped), errors, no_face)`."""
+    if strategy not in ("random", "clip"):
+        seed = None  # as for embeddings: the other strategies ignore it
+    cache = DiskCache(cache_dir, "crops")
+    settings = dict(num_frames=num_frames, strategy=strategy, seed=seed, size=image_size,
+                    face=face.key() if face else None)
+    files: list[Path | None] = [None] * len(paths)
+    errors: dict[str, str] = {}
+    no_face: list[str] = []
+    todo = []
+    for i, path in enumerate(paths):
+        key = cache_key(path, **settings)
+        meta = cache.load_json(key)
+        if meta is not None and cache.array_file(key).is_file():
+            files[i] = cache.array_file(key)
+            if meta["face_found"] is False:
+                no_face.append(str(path))
+        else:
+            todo.append((i, str(path), key))
+
+    def read(path: str):
+        return util.read_frames_and_face(path, num_frames, (image_size, image_size), strategy, seed, face,
+                                         cache_dir=cache_dir)
+
+    for (i, _, key), frames, valid, found in _read_videos(todo, read, 2, "skip", errors, no_face, "Cropping frames"):
+        cache.save_array(key, frames[valid])
+        cache.save_json(key, {"frames": int(valid.sum()), "face_found": found})  # last: marks the entry complete
+        files[i] = cache.array_file(key)
+    return files, errors, no_face
+
+
+def _class_weight(labels: np.ndarray) -> dict[int, float]:
+    """Weights that make both classes count equally in the loss."""
+    counts = np.bincount(labels, minlength=2)
+    return {c: len(labels) / (2 * counts[c]) for c in (0, 1) if counts[c]}
+
+
+def _early_stopping(opts: dict):
+    return keras.callbacks.EarlyStopping("val_loss", patience=opts["patience"], restore_best_weights=True)
+
+
+class _Run:
+    """What both training paths share: checked options, the split videos, the run folder."""
+
+    def __init__(self, data_dir, opts: dict, say, cache_dir: Path, face):
+        self.data_dir, self.opts, self.say, self.cache_dir, self.face = data_dir, opts, say, cache_dir, face
+        self.videos = util.split_videos(util.discover_videos(data_dir, opts["compression"]), opts["val_size"],
+                                        opts["test_size"], opts["seed"])
+        self.labels = self.videos.label.to_numpy()
+        self.rows = {s: (self.videos.split == s).to_numpy() for s in util.SPLITS}
+        self.errors: dict[str, str] = {}
+        self.no_face: list[str] = []
+        for split in util.SPLITS:
+            say(f"{split.upper()} set: {self.rows[split].sum()} videos ({_class_counts(self.labels[self.rows[split]])})")
+        _require_both_classes(self.labels, self.rows, "Expected val_size > 0 and test_size > 0.")
+
+    def drop_unusable(self, usable: np.ndarray, errors: dict, no_face: list) -> dict[str, np.ndarray]:
+        """The split rows without skipped videos; both classes must remain in every split."""
+        self.errors, self.no_face = errors, no_face
+        if errors:
+            self.say(f"Skipped {len(errors)} video(s) (unreadable, or no face with no_face='skip'); "
+                     "listed in metrics.json.")
+        if no_face:
+            self.say(f"No face found in {len(no_face)} video(s): full frames used; listed in metrics.json.")
+        self.used = {s: r & usable for s, r in self.rows.items()}
+        _require_both_classes(self.labels, self.used, f"After skipping {len(errors)} unusable video(s); "
+                              "expected both classes.")
+        return self.used
+
+    def finish(self, num_frames, model, config, metrics, fit, train_seconds, train_videos, scores):
+        """Save the run folder (metrics.json last) and return train_test_classifier's result."""
+        opts = self.opts
+        history = pd.DataFrame(fit.history).rename_axis("epoch").reset_index()
+        test_loss, test_acc = metrics["test"]["log_loss"], metrics["test"]["accuracy"]
+        metrics.update(
+            test_loss=test_loss, test_acc=test_acc, train_videos=int(train_videos), epochs_trained=int(len(history)),
+            best_epoch=int(history.val_loss.idxmin()) + 1, train_seconds=round(train_seconds, 2),
+            skipped=[{"path": p, "error": e} for p, e in self.errors.items()], no_face=self.no_face,
+        )
+        dataset = "+".join(sorted(self.videos.dataset.unique()))
+        run_dir = _new_run_dir(opts["save_dir"], opts["run_name"] or _run_name(dataset, config["img_model_name"],
+                                                                                num_frames, model.name))
+        config = dict(
+            data_dir=str(Path(self.data_dir).resolve()), dataset=dataset, num_frames=num_frames,
+            params=int(model.count_params()), cache_dir=str(self.cache_dir.resolve()),
+            created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+            versions=dict(vidseq=__version__, keras=keras.__version__, backend=keras.backend.backend()),
+            face_crop=self.face.key() if self.face else False,
+            **{k: opts[k] for k in RUN_OPTIONS if k in opts and k not in ("cache_dir", "weights", "verbose", "face_crop")},
+            **config,
+        )
+        table = pd.concat([self.videos.loc[self.used[s], ["path", "split", "label"]].assign(score=scores[s])
+                           for s in scores], ignore_index=True)
+        _save_run(run_dir, model, config, metrics, history, self.videos, table)
+        self.say(f"TEST: loss {test_loss:.4f}, accuracy {test_acc:.3f}, AUC {_fmt(metrics['test']['auc'])} -> {run_dir}")
+        return list(LABELS), model, (test_loss, test_acc)
+
+
+def _prepare_run(data_dir, opts: dict, banner: str) -> _Run:
+    """Check the options both paths share (before any video is read), then discover and split."""
+    for name in ("epochs", "batch_size", "patience"):
         check_int(name, opts[name], 0 if name == "patience" else 1)
     if not isinstance(opts["learning_rate"], float) or not 0 < opts["learning_rate"] < 1:
         raise ValueError(f"Received: learning_rate={opts['learning_rate']!r}. Expected a float in (0, 1).")
-    backbones.check_weights(opts["weights"])
     face = face_settings(opts["face_crop"])
     opts["seed"] = check_int("seed", opts["seed"], 0)
     if opts["run_name"] is not None and not re.fullmatch(r"[\w.+-]+", str(opts["run_name"])):
@@ -333,76 +576,9 @@ def train_test_classifier(
     save_dir.mkdir(parents=True, exist_ok=True)  # an unwritable save_dir fails now, not after training
     if not os.access(save_dir, os.W_OK):
         raise PermissionError(f"Received: save_dir={str(save_dir)!r}, which is not writable.")
-
-    videos = util.split_videos(util.discover_videos(data_dir, opts["compression"]), opts["val_size"],
-                               opts["test_size"], opts["seed"])
     say = print if opts["verbose"] else (lambda *a, **k: None)
-    say(f"Image Model: {spec.name}, Image Size: {spec.input_size}")
-    labels = videos.label.to_numpy()
-    rows = {s: (videos.split == s).to_numpy() for s in util.SPLITS}
-    for split in util.SPLITS:
-        say(f"{split.upper()} set: {rows[split].sum()} videos ({_class_counts(labels[rows[split]])})")
-    _require_both_classes(labels, rows, "Expected val_size > 0 and test_size > 0.")
-
-    weights = backbones.resolve_weights(spec.name, opts["weights"])
-    features, mask, errors, no_face = _embed(videos.path, num_frames, spec.name, weights, cache_dir, face,
-                                             opts["embed_batch_size"], "skip", opts["strategy"], opts["seed"], 2)
-    usable = mask.any(axis=1)
-    rows = {s: r & usable for s, r in rows.items()}
-    if errors:
-        say(f"Skipped {len(errors)} video(s) (unreadable, or no face with no_face='skip'); listed in metrics.json.")
-    if no_face:
-        say(f"No face found in {len(no_face)} video(s): full frames used; listed in metrics.json.")
-    _require_both_classes(labels, rows, f"After skipping {len(errors)} unusable video(s); expected both classes.")
-    data = {s: (features[r], labels[r]) for s, r in rows.items()}
-
-    keras.utils.set_random_seed(opts["seed"])
-    model = build_classifier(num_frames, spec.feature_dim, **head)
-    if head["normalize"]:
-        set_feature_stats(model, features[rows["train"]], mask[rows["train"]])
-    model.compile(optimizer=keras.optimizers.Adam(opts["learning_rate"]), loss="binary_crossentropy",
-                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
-    x_train, y_train = data["train"]
-    counts = np.bincount(y_train, minlength=2)
-    class_weight = {c: len(y_train) / (2 * counts[c]) for c in (0, 1) if counts[c]}
-    started = time.time()
-    fit = model.fit(
-        x_train, y_train, validation_data=data["val"], epochs=opts["epochs"], batch_size=opts["batch_size"],
-        class_weight=class_weight, shuffle=True, verbose=2 if opts["verbose"] else 0,
-        callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=opts["patience"], restore_best_weights=True)],
-    )
-    train_seconds = time.time() - started
-    # One predict over val and test (each new shape costs a trace); the test loss and
-    # accuracy are those of `model.evaluate`, computed from the same scores.
-    x_val = data["val"][0]
-    joint = model.predict(np.concatenate([x_val, data["test"][0]]), verbose=0).ravel()
-    scores = {"val": joint[: len(x_val)], "test": joint[len(x_val) :]}
-    history = pd.DataFrame(fit.history).rename_axis("epoch").reset_index()
-    metrics = {s: binary_metrics(data[s][1], scores[s]) for s in ("val", "test")}
-    test_loss, test_acc = metrics["test"]["log_loss"], metrics["test"]["accuracy"]
-    metrics.update(
-        test_loss=test_loss, test_acc=test_acc, train_videos=int(len(y_train)), epochs_trained=int(len(history)),
-        best_epoch=int(history.val_loss.idxmin()) + 1, train_seconds=round(train_seconds, 2),
-        skipped=[{"path": p, "error": e} for p, e in errors.items()], no_face=no_face,
-    )
-    dataset = "+".join(sorted(videos.dataset.unique()))
-    run_dir = _new_run_dir(opts["save_dir"], opts["run_name"] or _run_name(dataset, spec.name, num_frames, model.name))
-    config = dict(
-        data_dir=str(Path(data_dir).resolve()), dataset=dataset, num_frames=num_frames, img_model_name=spec.name,
-        input_size=list(spec.input_size), feature_dim=spec.feature_dim, head=model.name,
-        weights=weights if weights in backbones.WEIGHT_KEYWORDS else str(Path(weights).resolve()),
-        weights_identity=backbones.weights_identity(weights), params=int(model.count_params()),
-        cache_dir=str(cache_dir.resolve()), created=time.strftime("%Y-%m-%dT%H:%M:%S"),
-        versions=dict(vidseq=__version__, keras=keras.__version__, backend=keras.backend.backend()),
-        face_crop=face.key() if face else False,
-        **head, **{k: opts[k] for k in RUN_OPTIONS if k not in ("cache_dir", "weights", "verbose", "face_crop")},
-    )
-    _save_run(run_dir, model, config, metrics, history, videos, scores, data)
-    say(f"TEST: loss {test_loss:.4f}, accuracy {test_acc:.3f}, AUC {_fmt(metrics['test']['auc'])} -> {run_dir}")
-    return list(LABELS), model, (test_loss, test_acc)
-
-
-train_test_classifier.__doc__ = train_test_classifier.__doc__.format(run_options=", ".join(f"`{k}`" for k in RUN_OPTIONS))
+    say(banner)
+    return _Run(data_dir, opts, say, cache_dir, face)
 
 
 def _class_counts(labels: np.ndarray) -> str:
@@ -416,8 +592,7 @@ def _require_both_classes(labels: np.ndarray, rows: dict[str, np.ndarray], hint:
             raise ValueError(f"Received: a {split!r} split of {r.sum()} video(s) ({_class_counts(labels[r])}). {hint}")
 
 
-def _check_options(options: dict) -> dict:
-    valid = {**HEAD_OPTIONS, **RUN_OPTIONS}
+def _check_options(options: dict, valid: dict) -> dict:
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ValueError(f"Received unknown option(s) {unknown}. Expected some of {sorted(valid)}.")
@@ -444,14 +619,16 @@ def _new_run_dir(save_dir, run_name: str) -> Path:
             n += 1
 
 
-def _save_run(run_dir: Path, model, config, metrics, history, videos, scores, data) -> None:
+def _save_run(run_dir: Path, model, config, metrics, history, videos, scores: pd.DataFrame) -> None:
     with atomic_path(run_dir / "model.keras") as tmp:
         model.save(tmp)
     write_json(run_dir / "config.json", config)
     write_text(run_dir / "history.csv", history.to_csv(index=False))
     write_text(run_dir / "splits.csv", videos[["path", "label", "group", "split", "dataset"]].to_csv(index=False))
     plot_learning_curves(history, run_dir / "learning_curves.png")
-    plot_roc({s: (data[s][1], scores[s]) for s in scores}, run_dir / "roc.png")
+    write_text(run_dir / "scores.csv", scores.to_csv(index=False))
+    plot_roc({s: (g.label.to_numpy(), g.score.to_numpy()) for s, g in scores.groupby("split", sort=False)},
+             run_dir / "roc.png")
     write_json(run_dir / "metrics.json", metrics)  # last: its presence marks a finished run
 
 
@@ -518,12 +695,18 @@ def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike) -> float:
     0.93
     """
     config = _read_config(run_dir)
+    face = FaceCrop(**config["face_crop"]) if config.get("face_crop") else False
+    if coatnet.canonical_name(config["img_model_name"]):
+        model = load_classifier(run_dir)
+        frames, mask = util.read_frames(path, config["num_frames"], tuple(config["input_size"]), config["strategy"],
+                                        config["seed"], face)
+        frame_scores = model.predict(frames[mask].astype(np.float32), verbose=0).ravel()
+        return float(video_scores(frame_scores, np.zeros(len(frame_scores), int), 1, config["video_score"])[0])
     identity = backbones.weights_identity(config["weights"])
     if identity != config["weights_identity"]:
         raise ValueError(f"The run's backbone weights changed: trained with {config['weights_identity']!r}, "
                          f"now {config['weights']!r} gives {identity!r}. Its scores would be meaningless.")
     model = load_classifier(run_dir)
-    face = FaceCrop(**config["face_crop"]) if config.get("face_crop") else False
     features, _ = embed_videos([path], config["num_frames"], config["img_model_name"], config["weights"],
                                config.get("cache_dir"), face, strategy=config["strategy"], seed=config["seed"])
     return float(model.predict(features, verbose=0)[0, 0])

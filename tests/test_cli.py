@@ -35,10 +35,13 @@ def test_bad_input_is_one_clear_line(tmp_path):
     assert lines and "nowhere" in lines[0] and "Traceback" not in result.stderr
 
 
-def test_bad_choice_rejected_by_parser(capsys):
+def test_bad_model_name_lists_the_valid_ones(capsys, tmp_path):
     with pytest.raises(SystemExit) as info:
-        cli.main(["train", "data", "--model", "VGG16"])
+        cli.main(["extract", "data", "--model", "VGG16"])
     assert info.value.code == 2 and "MobileNetV2" in capsys.readouterr().err
+    assert cli.main(["train", str(tmp_path), "--model", "VGG16"]) == 2
+    err = capsys.readouterr().err
+    assert "VGG16" in err and "MobileNetV2" in err and "CoAtNet-0" in err
 
 
 def test_train_compare_predict_extract(dataset, cache_dir, tmp_path, capsys, recwarn):

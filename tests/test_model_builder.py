@@ -178,6 +178,8 @@ HEADS = [
     dict(rnn="lstm", rnn_units=(12,), bidirectional=True),
     dict(rnn="gru", rnn_units=(8, 8), bidirectional=True, batch_norm=True, dense_units=(16,)),
     dict(rnn=None, dense_units=(32, 8), dropout=0.2),
+    dict(rnn="gru", rnn_units=(12, 8), rnn_pooling="mean"),
+    dict(rnn="lstm", rnn_units=(8,), bidirectional=True, rnn_pooling="mean"),
 ]
 
 
@@ -186,7 +188,7 @@ def head_id(head):
 
 
 def plain_keras_head(num_frames, feature_dim, rnn, rnn_units=(), bidirectional=False, batch_norm=False,
-                     dense_units=(), dropout=0.5, normalize=True):
+                     dense_units=(), dropout=0.5, normalize=True, rnn_pooling="last"):
     """The same stack from plain Keras layers, without the vidseq builder."""
     layers = [keras.Input((num_frames, feature_dim))]
     if normalize:
@@ -194,10 +196,13 @@ def plain_keras_head(num_frames, feature_dim, rnn, rnn_units=(), bidirectional=F
     if rnn is None:
         layers.append(keras.layers.GlobalAveragePooling1D())
     for i, units in enumerate(rnn_units if rnn else ()):
-        cell = (keras.layers.GRU if rnn == "gru" else keras.layers.LSTM)(units, return_sequences=i < len(rnn_units) - 1)
+        sequences = i < len(rnn_units) - 1 or rnn_pooling == "mean"
+        cell = (keras.layers.GRU if rnn == "gru" else keras.layers.LSTM)(units, return_sequences=sequences)
         layers.append(keras.layers.Bidirectional(cell) if bidirectional else cell)
         if batch_norm and i < len(rnn_units) - 1:
             layers.append(keras.layers.BatchNormalization())
+    if rnn and rnn_pooling == "mean":
+        layers.append(keras.layers.GlobalAveragePooling1D())
     layers += [keras.layers.Dense(u) for u in dense_units] + [keras.layers.Dense(1)]
     return keras.Sequential(layers)
 
@@ -246,7 +251,7 @@ def test_feature_stats_standardize_valid_frames_only():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(rnn="rnn"), "rnn='rnn'"), (dict(rnn_units=()), "rnn_units"), (dict(dropout=1.0), "dropout=1.0"),
+    (dict(rnn="rnn"), "rnn='rnn'"), (dict(rnn_units=()), "rnn_units"), (dict(rnn_pooling="max"), "rnn_pooling='max'"), (dict(dropout=1.0), "dropout=1.0"),
     (dict(dense_units=(0,)), "dense_units=0"), (dict(num_frames=0), "num_frames=0"), (dict(feature_dim=-1), "feature_dim=-1"),
 ])
 def test_head_bad_arguments(kwargs, match):
@@ -275,7 +280,8 @@ def test_run_folder_contents_and_test_split_metrics(finished_run):
     run_dir, labels, model, loss, acc = finished_run
     assert labels == ["real", "fake"]
     names = {p.name for p in run_dir.iterdir()}
-    assert {"model.keras", "config.json", "metrics.json", "history.csv", "splits.csv", "learning_curves.png", "roc.png"} <= names
+    assert {"model.keras", "config.json", "metrics.json", "history.csv", "splits.csv", "scores.csv",
+            "learning_curves.png", "roc.png"} <= names
     assert not [n for n in names if ".tmp" in n]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     splits = pd.read_csv(run_dir / "splits.csv")
@@ -291,6 +297,10 @@ def test_run_folder_contents_and_test_split_metrics(finished_run):
     assert features.std() > 1e-3
     keras_loss, keras_acc = model.evaluate(features, test.label.to_numpy(), verbose=0)[:2]
     assert loss == pytest.approx(keras_loss, rel=1e-4) and acc == pytest.approx(keras_acc)
+    scores = pd.read_csv(run_dir / "scores.csv")
+    test_scores = scores[scores.split == "test"]
+    assert test_scores.path.tolist() == test.path.tolist() and test_scores.label.tolist() == test.label.tolist()
+    np.testing.assert_allclose(test_scores.score, model.predict(features, verbose=0).ravel(), rtol=1e-4, atol=1e-6)
     assert (splits.groupby("group").split.nunique() == 1).all()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["weights_identity"].startswith("random-seed0") and config["num_frames"] == 6

@@ -1,4 +1,4 @@
-"""Content-addressed on-disk cache of per-video results (.npz or JSON, atomic, no pickle).
+"""Content-addressed on-disk cache of per-video results (.npz, .npy or JSON, atomic, no pickle).
 
 A key covers everything that changes the array: the video file (path, size, mtime),
 the sampling, the backbone and its weights, and a format version. A run killed half-way
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from vidseq.atomic import write_json, write_npz
+from vidseq.atomic import atomic_path, write_json, write_npz
 
 CACHE_FORMAT = 1
 
@@ -37,7 +37,7 @@ def cache_key(video: str | os.PathLike, **settings: Any) -> str:
 
 
 class DiskCache:
-    """Files `<root>/<namespace>/<key[:2]>/<key>.{npz,json}`; root None disables caching."""
+    """Files `<root>/<namespace>/<key[:2]>/<key>.{npz,npy,json}`; root None disables caching."""
 
     def __init__(self, root: str | os.PathLike | None, namespace: str):
         self.root = Path(root) / namespace if root is not None else None
@@ -58,6 +58,15 @@ class DiskCache:
     def save(self, key: str, **arrays: np.ndarray) -> None:
         if self.root is not None:
             write_npz(self._file(key, ".npz"), **arrays)
+
+    def array_file(self, key: str) -> Path | None:
+        """Where `save_array` puts a key's array: a plain `.npy`, so readers can memory-map it."""
+        return self._file(key, ".npy")
+
+    def save_array(self, key: str, array: np.ndarray) -> None:
+        if self.root is not None:
+            with atomic_path(self.array_file(key)) as tmp:
+                np.save(tmp, array, allow_pickle=False)
 
     def load_json(self, key: str) -> Any:
         file = self._file(key, ".json")

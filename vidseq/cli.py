@@ -16,7 +16,7 @@ from vidseq.backbones import BACKBONES, ImageNetUnavailable
 # that their metrics mean something. Two heads on the same cached embeddings: on 20
 # training videos a GRU overfits where a masked temporal mean does not.
 DEMO_TRAINING = dict(learning_rate=1e-3, epochs=150, batch_size=8, patience=20, dropout=0.3, val_size=0.2, test_size=0.3)
-DEMO_HEADS = (dict(rnn="gru", rnn_units=(64,)), dict(rnn=None))
+DEMO_HEADS = (dict(rnn="gru", rnn_units=(64,), rnn_pooling="mean"), dict(rnn=None))
 
 
 def _weights(value: str) -> str | None:
@@ -29,37 +29,55 @@ def _rnn(value: str) -> str | None:
     return None if value.lower() == "none" else value.lower()
 
 
-def _add_embedding_args(p: argparse.ArgumentParser, num_frames: int = 64) -> None:
-    p.add_argument("--num-frames", type=int, default=num_frames, help="frames sampled per video (1-1024)")
-    p.add_argument("--model", dest="img_model_name", default="MobileNetV2", choices=sorted(BACKBONES),
-                   help="frozen image backbone")
-    p.add_argument("--weights", type=_weights, default="imagenet",
-                   help="imagenet | random | auto | none | PATH to a weights file")
-    p.add_argument("--strategy", default="uniform", choices=["uniform", "random", "clip", "stride"])
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--cache-dir", default=None, help="embedding cache (default: $VIDSEQ_CACHE or ~/.cache/vidseq)")
-    p.add_argument("--face-crop", action="store_true", help="embed crops around each video's face (MTCNN)")
+def _add_embedding_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """Frame and backbone options. With `defaults=False` an option not given is left out, so
+    that the library's own default applies (they differ between the backbone and CoAtNet paths)."""
+    d = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
+    p.add_argument("--num-frames", type=int, default=64, help="frames sampled per video (1-1024)")
+    if defaults:
+        p.add_argument("--model", dest="img_model_name", default="MobileNetV2", choices=sorted(BACKBONES),
+                       help="frozen image backbone")
+    else:  # CoAtNet's names live with its Keras code: train_test_classifier checks them
+        p.add_argument("--model", dest="img_model_name", default="MobileNetV2",
+                       help=f"a frozen backbone ({', '.join(sorted(BACKBONES))}) or CoAtNet-0 ... CoAtNet-4")
+    p.add_argument("--weights", type=_weights, default=d("imagenet"),
+                   help="imagenet | random | auto | none | PATH to a weights file (CoAtNet: none or PATH)")
+    p.add_argument("--strategy", default=d("uniform"), choices=["uniform", "random", "clip", "stride"])
+    p.add_argument("--seed", type=int, default=d(42))
+    p.add_argument("--cache-dir", default=d(None), help="cache (default: $VIDSEQ_CACHE or ~/.cache/vidseq)")
+    p.add_argument("--face-crop", action=argparse.BooleanOptionalAction, default=d(False),
+                   help="crop around each video's face with MTCNN (CoAtNet: on unless --no-face-crop)")
     p.add_argument("--face-margin", type=float, default=None, help="face crop side / face box side (default 1.3)")
     p.add_argument("--no-face", default=None, choices=["full_frame", "skip"],
                    help="for a video without any face: use full frames (default), or skip it")
 
 
 def _add_training_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--learning-rate", type=float, default=1e-5)
-    p.add_argument("--patience", type=int, default=10, help="early-stopping patience on val loss")
-    p.add_argument("--rnn", type=_rnn, default="gru", help="gru | lstm | none (masked mean pooling)")
-    p.add_argument("--rnn-units", type=int, nargs="+", default=[256, 256])
-    p.add_argument("--bidirectional", action="store_true")
-    p.add_argument("--batch-norm", action="store_true", help="BatchNormalization between recurrent layers")
-    p.add_argument("--dense-units", type=int, nargs="*", default=[])
-    p.add_argument("--dropout", type=float, default=0.5)
-    p.add_argument("--val-size", type=float, default=0.15)
-    p.add_argument("--test-size", type=float, default=0.15)
-    p.add_argument("--compression", default="c23", help="FaceForensics++/DFD compression: raw, c23 or c40")
-    p.add_argument("--save-dir", default="saved_models")
-    p.add_argument("--run-name", default=None)
+    """Training options, passed on only when given (train_test_classifier's defaults otherwise)."""
+    s = argparse.SUPPRESS
+    p.add_argument("--epochs", type=int, default=s, help="default 100 (CoAtNet 25)")
+    p.add_argument("--batch-size", type=int, default=s, help="default 16 (CoAtNet 32)")
+    p.add_argument("--learning-rate", type=float, default=s, help="default 1e-5 (CoAtNet 1e-4, AdamW, cosine)")
+    p.add_argument("--patience", type=int, default=s, help="early-stopping patience on val loss (default 10)")
+    p.add_argument("--val-size", type=float, default=s, help="default 0.15")
+    p.add_argument("--test-size", type=float, default=s, help="default 0.15")
+    p.add_argument("--compression", default=s, help="FaceForensics++/DFD compression: raw, c23 (default) or c40")
+    p.add_argument("--save-dir", default=s, help="default saved_models")
+    p.add_argument("--run-name", default=s)
+    head = p.add_argument_group("sequence head (backbone models)")
+    head.add_argument("--rnn", type=_rnn, default=s, help="gru (default) | lstm | none (masked mean pooling)")
+    head.add_argument("--rnn-units", type=int, nargs="+", default=s, help="default 256 256")
+    head.add_argument("--rnn-pooling", choices=["last", "mean"], default=s,
+                      help="read the recurrent states at the last frame (default) or average them")
+    head.add_argument("--bidirectional", action="store_true", default=s)
+    head.add_argument("--batch-norm", action="store_true", default=s, help="BatchNormalization between recurrent layers")
+    head.add_argument("--dense-units", type=int, nargs="*", default=s)
+    head.add_argument("--dropout", type=float, default=s, help="default 0.5")
+    image = p.add_argument_group("CoAtNet models")
+    image.add_argument("--image-size", type=int, default=s, help="a multiple of 32 (default 224)")
+    image.add_argument("--weight-decay", type=float, default=s, help="AdamW's (default 0.05)")
+    image.add_argument("--video-score", choices=["mean", "confident"], default=s,
+                       help="frame scores -> video score (default mean)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, help="frames per backbone batch")
     p.add_argument("--compression", default="c23")
 
-    p = sub.add_parser("train", help="train and test one sequence classifier")
+    p = sub.add_parser("train", help="train and test one classifier (sequence head, or CoAtNet)")
     p.add_argument("data_dir")
-    _add_embedding_args(p)
+    _add_embedding_args(p, defaults=False)
     _add_training_args(p)
 
     p = sub.add_parser("compare", help="leaderboard of saved runs")
@@ -143,8 +161,11 @@ def cmd_train(args) -> int:
 
     not_options = ("command", "data_dir", "num_frames", "img_model_name", "face_margin", "no_face")
     options = {k: v for k, v in vars(args).items() if k not in not_options}
-    options["rnn_units"], options["dense_units"] = tuple(args.rnn_units), tuple(args.dense_units)
-    options["face_crop"] = _face_crop(args)
+    for name in ("rnn_units", "dense_units"):
+        if name in options:
+            options[name] = tuple(options[name])
+    if "face_crop" in options or args.face_margin is not None or args.no_face is not None:
+        options["face_crop"] = _face_crop(args)
     model_builder.train_test_classifier(args.data_dir, args.num_frames, args.img_model_name, **options)
     return 0
 
@@ -167,9 +188,9 @@ def _face_crop(args):
     from vidseq.faces import FaceCrop
 
     given = {k: v for k, v in (("margin", args.face_margin), ("no_face", args.no_face)) if v is not None}
-    if given and not args.face_crop:
+    if given and not getattr(args, "face_crop", False):
         raise ValueError("Received: --face-margin or --no-face without --face-crop. Expected --face-crop with them.")
-    return FaceCrop(**given) if args.face_crop else False
+    return FaceCrop(**given) if getattr(args, "face_crop", False) else False
 
 
 def _print_leaderboard(table) -> None:

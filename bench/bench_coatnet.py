@@ -1,0 +1,84 @@
+"""CoAtNet training throughput: images/s of full training steps, against ResNet50 in the same run.
+
+Both models train from scratch on random 0-255 images with AdamW and binary cross-entropy,
+as `train_test_classifier(img_model_name="CoAtNet-0")` does; steps are timed after two
+warm-up steps (graph tracing), round-robin so that drift hits both alike. ResNet50
+(25.6M parameters, 4.1 GFLOPs at 224) is the baseline: a convnet of CoAtNet-0's size
+(17.8M, 4.2 GFLOPs) whose speed every backend has long been tuned for. Also measured:
+`augment_face` on one core, to show the data loader keeps up.
+
+    python bench/bench_coatnet.py [--steps 5] [--batch-size 32] [--image-size 224] [--bf16]
+    KERAS_BACKEND=jax python bench/bench_coatnet.py --steps 50 --batch-size 128 --bf16   # on a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import keras
+import numpy as np
+
+from clips import interleaved_times, table
+from vidseq.augment import augment_face
+from vidseq.coatnet import build_coatnet
+
+
+def resnet50(image_size: int) -> keras.Model:
+    return keras.applications.ResNet50(weights=None, input_shape=(image_size, image_size, 3), classes=1,
+                                       classifier_activation="sigmoid")
+
+
+def trainer(model: keras.Model, batch_size: int, image_size: int, steps: int):
+    """A function running `steps` training steps on one fixed random batch."""
+    model.compile(keras.optimizers.AdamW(1e-4), "binary_crossentropy")
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (batch_size, image_size, image_size, 3)).astype("float32")
+    labels = rng.integers(0, 2, (batch_size, 1)).astype("float32")
+    for _ in range(2):
+        model.train_on_batch(images, labels)
+
+    def run():
+        for _ in range(steps):
+            loss = model.train_on_batch(images, labels)
+        float(np.asarray(loss))  # wait for the device
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--bf16", action="store_true", help="mixed_bfloat16 compute (GPU)")
+    args = parser.parse_args()
+    if args.bf16:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+
+    keras.utils.set_random_seed(0)
+    models = {"CoAtNet-0": build_coatnet("CoAtNet-0", args.image_size, num_classes=1, classifier_activation="sigmoid"),
+              "ResNet50": resnet50(args.image_size)}
+    fns = {name: trainer(m, args.batch_size, args.image_size, args.steps) for name, m in models.items()}
+    times, _ = interleaved_times(fns, repeats=args.repeats)
+    rate = {name: args.steps * args.batch_size / statistics.median(t) for name, t in times.items()}
+
+    faces = np.random.default_rng(1).integers(0, 256, (64, args.image_size, args.image_size, 3), dtype=np.uint8)
+    rng = np.random.default_rng(2)
+    start = time.perf_counter()
+    for face in faces:
+        augment_face(face, rng)
+    augment_rate = len(faces) / (time.perf_counter() - start)
+
+    print(f"backend {keras.backend.backend()}, policy {keras.mixed_precision.dtype_policy().name}, "
+          f"batch {args.batch_size}, {args.image_size} px, median of {args.repeats} x {args.steps} steps")
+    print(table(["model", "trainable params", "train images/s", "vs ResNet50"], [
+        [name, f"{sum(int(np.prod(w.shape)) for w in m.trainable_weights):,}", f"{rate[name]:.1f}",
+         f"{rate[name] / rate['ResNet50']:.2f}x"] for name, m in models.items()
+    ]))
+    print(f"augment_face: {augment_rate:.0f} images/s on one core")
+
+
+if __name__ == "__main__":
+    main()
