@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import hashlib
 import json
 import os
 import re
@@ -33,11 +34,12 @@ from vidseq.checks import check_int
 from vidseq.faces import FaceCrop, face_settings
 from vidseq.frame_dataset import VIDEO_SCORES, FrameDataset, video_scores
 from vidseq.metrics import binary_metrics
-from vidseq.plots import plot_learning_curves, plot_roc
+from vidseq.plots import plot_frames, plot_leaderboard, plot_learning_curves, plot_roc, plot_score_histograms
 
 __all__ = [
     "BACKBONES", "LABELS", "embed_videos", "build_classifier", "train_test_classifier",
-    "compare_saved_models", "load_classifier", "predict_video", "default_cache_dir",
+    "compare_saved_models", "load_classifier", "predict_video", "evaluate", "search", "check_run_options",
+    "default_cache_dir",
 ]
 
 LABELS = ["real", "fake"]  # class names by output index: the sigmoid output is P(fake)
@@ -201,10 +203,10 @@ def _run_backbone(model, spec, frames: np.ndarray, chunk: int) -> np.ndarray:
     return out
 
 
-def _progress(total: int, description: str):
+def _progress(total: int, description: str, unit: str = "video", quiet_below: int = 5):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=description, unit="video", disable=total <= 4)
+    return tqdm(total=total, desc=description, unit=unit, disable=total < quiet_below)
 
 
 # --------------------------------------------------------------------------- heads
@@ -221,6 +223,8 @@ def build_classifier(
     dropout: float = 0.5,
     normalize: bool = True,
     rnn_pooling: str = "last",
+    recurrent_dropout: float = 0.0,
+    l2: float = 0.0,
 ) -> keras.Model:
     """A sequence head over `(num_frames, feature_dim)` embeddings -> P(fake).
 
@@ -231,8 +235,9 @@ def build_classifier(
     mean), optionally bidirectional with BatchNormalization between them, read out at the
     last frame (`rnn_pooling="last"`) or averaged over the valid frames ("mean": on small
     datasets it overfits less, as every frame's state meets the loss), dropout, then
-    `dense_units` ReLU layers each followed by dropout, then `Dense(1, sigmoid)`. Plain
-    Keras layers only: it saves and reloads with safe_mode.
+    `dense_units` ReLU layers each followed by dropout, then `Dense(1, sigmoid)`.
+    `recurrent_dropout` drops recurrent connections; `l2` penalizes every recurrent and
+    dense kernel. Plain Keras layers only: it saves and reloads with safe_mode.
 
     >>> model = build_classifier(16, 1280, rnn="gru", rnn_units=(64,), dense_units=(32,))
     >>> model.output_shape
@@ -245,8 +250,10 @@ def build_classifier(
     rnn_units, dense_units = _int_tuple(rnn_units, "rnn_units"), _int_tuple(dense_units, "dense_units")
     if rnn and not rnn_units:
         raise ValueError(f"Received: rnn_units={rnn_units!r} with rnn={rnn!r}. Expected at least one layer size.")
-    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"Received: dropout={dropout!r}. Expected a float in [0, 1).")
+    for name, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout), ("l2", l2)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ValueError(f"Received: {name}={value!r}. Expected a float in [0, 1).")
+    regularizer = keras.regularizers.L2(l2) if l2 else None
     if rnn_pooling not in RNN_POOLINGS:
         raise ValueError(f"Received: rnn_pooling={rnn_pooling!r}. Expected one of {RNN_POOLINGS}.")
 
@@ -262,7 +269,8 @@ def build_classifier(
         layer_type = keras.layers.GRU if rnn == "gru" else keras.layers.LSTM
         for i, units in enumerate(rnn_units):
             last = i == len(rnn_units) - 1
-            layer = layer_type(units, return_sequences=not last or rnn_pooling == "mean")
+            layer = layer_type(units, return_sequences=not last or rnn_pooling == "mean",
+                               recurrent_dropout=recurrent_dropout, kernel_regularizer=regularizer)
             x = (keras.layers.Bidirectional(layer) if bidirectional else layer)(x)
             if batch_norm and not last:
                 x = keras.layers.BatchNormalization()(x)
@@ -270,10 +278,11 @@ def build_classifier(
             x = keras.layers.GlobalAveragePooling1D(name="state_mean")(x)  # the mask keeps padded frames out
     x = keras.layers.Dropout(dropout)(x)
     for units in dense_units:
-        x = keras.layers.Dense(units, activation="relu")(x)
+        x = keras.layers.Dense(units, activation="relu", kernel_regularizer=regularizer)(x)
         x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid", name="p_fake")(x)
-    name = head_name(rnn, rnn_units, bidirectional, batch_norm, dense_units, normalize, rnn_pooling)
+    outputs = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regularizer, name="p_fake")(x)
+    name = head_name(rnn, rnn_units, bidirectional, batch_norm, dense_units, normalize, rnn_pooling,
+                     recurrent_dropout, l2)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -289,7 +298,7 @@ def _set_normalization(layer, mean: np.ndarray, variance: np.ndarray, count: int
 
 
 def head_name(rnn, rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=(), normalize=True,
-              rnn_pooling="last") -> str:
+              rnn_pooling="last", recurrent_dropout=0.0, l2=0.0) -> str:
     """A short name saying what the head is, e.g. "bigru256x256_bn_fc64" or "gru64_avg"."""
     name = "meanpool" if rnn is None else ("bi" if bidirectional else "") + rnn + "x".join(map(str, rnn_units))
     if batch_norm and rnn:
@@ -300,6 +309,10 @@ def head_name(rnn, rnn_units=(256, 256), bidirectional=False, batch_norm=False, 
         name += "_fc" + "x".join(map(str, dense_units))
     if not normalize:
         name += "_raw"
+    if recurrent_dropout and rnn:
+        name += f"_rd{recurrent_dropout:g}"
+    if l2:
+        name += f"_l2{l2:g}"
     return name
 
 
@@ -312,17 +325,21 @@ def _int_tuple(values, name: str) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- runs
 
 HEAD_OPTIONS = dict(rnn="gru", rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=(), dropout=0.5,
-                    normalize=True, rnn_pooling="last")
+                    normalize=True, rnn_pooling="last", recurrent_dropout=0.0, l2=0.0)
 RUN_OPTIONS = dict(
     weights="imagenet", epochs=100, batch_size=16, learning_rate=1e-5, patience=10, seed=42,
+    optimizer="adam", schedule="constant", warmup_epochs=0, weight_decay=0.0, label_smoothing=0.0,
     strategy="uniform", face_crop=False, cache_dir=None, save_dir="saved_models", run_name=None,
     val_size=0.15, test_size=0.15, compression="c23", embed_batch_size=32, verbose=1,
 )
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULES = ("constant", "cosine")  # cosine: linear warm-up over `warmup_epochs`, then cosine decay to 0
 # The CoAtNet image path: its own defaults (the source's 25 epochs, batch 32), no head options.
 IMAGE_RUN_OPTIONS = dict(
     {k: v for k, v in RUN_OPTIONS.items() if k != "embed_batch_size"},
     weights=None, epochs=25, batch_size=32, learning_rate=1e-4, patience=5, face_crop=True,
-    image_size=224, weight_decay=0.05, warmup_epochs=1, augment=True, video_score="mean",
+    optimizer="adamw", schedule="cosine", warmup_epochs=1, weight_decay=0.05,
+    image_size=224, augment=True, video_score="mean",
 )
 
 
@@ -349,19 +366,11 @@ def train_test_classifier(
     >>> labels, model, (loss, acc) = train_test_classifier(
     ...     "data/demo", 16, "MobileNetV2", weights="random", epochs=20, learning_rate=1e-3)  # doctest: +SKIP
     """
-    variant = coatnet.canonical_name(img_model_name)
-    if variant:
-        return _train_test_image_classifier(data_dir, num_frames, variant, options)
-    if img_model_name not in BACKBONES:
-        raise ValueError(f"Received: img_model_name={img_model_name!r}. Expected one of {sorted(BACKBONES)} "
-                         f"(frozen backbones) or {list(coatnet.COATNET_VARIANTS)}.")
-    opts = _check_options(options, {**HEAD_OPTIONS, **RUN_OPTIONS})
-    spec = backbones.get_spec(img_model_name)
-    num_frames = util.check_num_frames(num_frames)
+    num_frames, model_name, opts = check_run_options(num_frames, img_model_name, options)
+    if model_name not in BACKBONES:
+        return _train_test_image_classifier(data_dir, num_frames, model_name, opts)
+    spec = backbones.get_spec(model_name)
     head = {k: opts[k] for k in HEAD_OPTIONS}
-    build_classifier(num_frames, spec.feature_dim, **head)  # validates the head before any video is read
-    check_int("embed_batch_size", opts["embed_batch_size"], 1)
-    backbones.check_weights(opts["weights"])
     run = _prepare_run(data_dir, opts, f"Image Model: {spec.name}, Image Size: {spec.input_size}")
 
     weights = backbones.resolve_weights(spec.name, opts["weights"])
@@ -374,9 +383,8 @@ def train_test_classifier(
     model = build_classifier(num_frames, spec.feature_dim, **head)
     if head["normalize"]:
         set_feature_stats(model, features[rows["train"]], mask[rows["train"]])
-    model.compile(optimizer=keras.optimizers.Adam(opts["learning_rate"]), loss="binary_crossentropy",
-                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
     x_train, y_train = data["train"]
+    _compile(model, opts, steps_per_epoch=-(-len(y_train) // opts["batch_size"]))
     started = time.time()
     fit = model.fit(
         x_train, y_train, validation_data=data["val"], epochs=opts["epochs"], batch_size=opts["batch_size"],
@@ -398,20 +406,9 @@ def train_test_classifier(
     return run.finish(num_frames, model, config, metrics, fit, train_seconds, len(y_train), scores)
 
 
-def _train_test_image_classifier(data_dir, num_frames: int, variant: str, options: dict):
+def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: dict):
     """train_test_classifier's CoAtNet path: frames -> face crops on disk -> CoAtNet -> video scores."""
-    opts = _check_options(options, IMAGE_RUN_OPTIONS)
-    num_frames = util.check_num_frames(num_frames)
-    image_size = coatnet.check_image_size(opts["image_size"])
-    weights = opts["weights"]
-    if weights is not None and not (isinstance(weights, (str, os.PathLike)) and Path(weights).is_file()):
-        raise ValueError(f"Received: weights={weights!r}. Expected None (train {variant} from scratch: no "
-                         "pretrained CoAtNet weights exist offline) or the path of an existing weights file.")
-    if not isinstance(opts["weight_decay"], (int, float)) or not 0 <= opts["weight_decay"] < 1:
-        raise ValueError(f"Received: weight_decay={opts['weight_decay']!r}. Expected a float in [0, 1).")
-    check_int("warmup_epochs", opts["warmup_epochs"], 0)
-    if opts["video_score"] not in VIDEO_SCORES:
-        raise ValueError(f"Received: video_score={opts['video_score']!r}. Expected one of {VIDEO_SCORES}.")
+    image_size, weights = opts["image_size"], opts["weights"]
     run = _prepare_run(data_dir, opts, f"Image Model: {variant}, Image Size: {(image_size, image_size)}")
 
     files, errors, no_face = _cache_crops(run.videos.path, num_frames, image_size, run.face, run.cache_dir,
@@ -429,15 +426,7 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, option
                                   name=variant.lower().replace("-", "_"))
     if weights is not None:
         model.load_weights(weights)
-    steps = len(sets["train"]) * opts["epochs"]
-    warmup = min(len(sets["train"]) * opts["warmup_epochs"], steps - 1)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0 if warmup else opts["learning_rate"], decay_steps=steps - warmup,
-        warmup_target=opts["learning_rate"] if warmup else None, warmup_steps=warmup)
-    optimizer = keras.optimizers.AdamW(schedule, weight_decay=opts["weight_decay"])
-    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias", "relative_bias_table"])
-    model.compile(optimizer=optimizer, loss="binary_crossentropy",
-                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    _compile(model, opts, steps_per_epoch=len(sets["train"]))
     started = time.time()
     fit = model.fit(sets["train"], validation_data=sets["val"], epochs=opts["epochs"],
                     verbose=2 if opts["verbose"] else 0, callbacks=[_early_stopping(opts)])
@@ -452,7 +441,7 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, option
         metrics[f"{split}_frames"] = binary_metrics(frames.labels[frames.video_ids], frame_scores)
     config = dict(img_model_name=variant, input_size=[image_size, image_size], head=model.name,
                   weights=None if weights is None else str(Path(weights).resolve()),
-                  **{k: opts[k] for k in ("image_size", "weight_decay", "warmup_epochs", "augment", "video_score")})
+                  **{k: opts[k] for k in ("image_size", "augment", "video_score")})
     return run.finish(num_frames, model, config, metrics, fit, train_seconds, int(rows["train"].sum()), scores)
 
 
@@ -492,6 +481,23 @@ def _cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path,
         cache.save_json(key, {"frames": int(valid.sum()), "face_found": found})  # last: marks the entry complete
         files[i] = cache.array_file(key)
     return files, errors, no_face
+
+
+def _compile(model: keras.Model, opts: dict, steps_per_epoch: int) -> None:
+    """Optimizer, learning-rate schedule, weight decay and loss as the run options say."""
+    rate = opts["learning_rate"]
+    if opts["schedule"] == "cosine":
+        steps = steps_per_epoch * opts["epochs"]
+        warmup = min(steps_per_epoch * opts["warmup_epochs"], steps - 1)
+        rate = keras.optimizers.schedules.CosineDecay(0.0 if warmup else rate, decay_steps=steps - warmup,
+                                                      warmup_target=rate if warmup else None, warmup_steps=warmup)
+    kind = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "rmsprop": keras.optimizers.RMSprop,
+            "sgd": lambda rate, **kw: keras.optimizers.SGD(rate, momentum=0.9, **kw)}[opts["optimizer"]]
+    optimizer = kind(rate, weight_decay=opts["weight_decay"] or None)
+    if opts["weight_decay"]:  # decay weights, not the scales and shifts of norms, biases or position tables
+        optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias", "relative_bias_table"])
+    model.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(label_smoothing=opts["label_smoothing"]),
+                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
 
 
 def _class_weight(labels: np.ndarray) -> dict[int, float]:
@@ -556,24 +562,70 @@ class _Run:
         )
         table = pd.concat([self.videos.loc[self.used[s], ["path", "split", "label"]].assign(score=scores[s])
                            for s in scores], ignore_index=True)
+        self._plot_frames(num_frames, table, run_dir / "frames.png")
         _save_run(run_dir, model, config, metrics, history, self.videos, table)
         self.say(f"TEST: loss {test_loss:.4f}, accuracy {test_acc:.3f}, AUC {_fmt(metrics['test']['auc'])} -> {run_dir}")
         return list(LABELS), model, (test_loss, test_acc)
 
+    def _plot_frames(self, num_frames: int, table: pd.DataFrame, path: Path) -> None:
+        """Up to 8 sampled frames (face boxes drawn) of the first fake test video."""
+        fakes = table[(table.split == "test") & (table.label == 1)].path
+        try:
+            frames, boxes = util.read_frames_and_boxes(fakes.iloc[0], min(num_frames, 8), self.opts["strategy"],
+                                                       self.opts["seed"], self.face or False, cache_dir=self.cache_dir)
+        except (IndexError, util.VideoReadError):
+            return
+        plot_frames(frames, boxes, title=f"{Path(fakes.iloc[0]).name}: sampled frames", path=path, columns=4)
 
-def _prepare_run(data_dir, opts: dict, banner: str) -> _Run:
-    """Check the options both paths share (before any video is read), then discover and split."""
+
+def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tuple[int, str, dict]:
+    """Validate one run's arguments without touching any video: `(num_frames, model name, all options)`.
+
+    The model name comes back canonical ("coatnet-0" -> "CoAtNet-0"); options are completed
+    with the path's defaults. Raises ValueError naming the first bad value.
+    """
+    variant = coatnet.canonical_name(img_model_name)
+    if variant is None and img_model_name not in BACKBONES:
+        raise ValueError(f"Received: img_model_name={img_model_name!r}. Expected one of {sorted(BACKBONES)} "
+                         f"(frozen backbones) or {list(coatnet.COATNET_VARIANTS)}.")
+    opts = _check_options(options, IMAGE_RUN_OPTIONS if variant else {**HEAD_OPTIONS, **RUN_OPTIONS})
+    num_frames = util.check_num_frames(num_frames)
+    if variant:
+        opts["image_size"] = coatnet.check_image_size(opts["image_size"])
+        weights = opts["weights"]
+        if weights is not None and not (isinstance(weights, (str, os.PathLike)) and Path(weights).is_file()):
+            raise ValueError(f"Received: weights={weights!r}. Expected None (train {variant} from scratch: no "
+                             "pretrained CoAtNet weights exist offline) or the path of an existing weights file.")
+        if opts["video_score"] not in VIDEO_SCORES:
+            raise ValueError(f"Received: video_score={opts['video_score']!r}. Expected one of {VIDEO_SCORES}.")
+    else:
+        build_classifier(num_frames, BACKBONES[img_model_name].feature_dim, **{k: opts[k] for k in HEAD_OPTIONS})
+        check_int("embed_batch_size", opts["embed_batch_size"], 1)
+        backbones.check_weights(opts["weights"])
     for name in ("epochs", "batch_size", "patience"):
         check_int(name, opts[name], 0 if name == "patience" else 1)
     if not isinstance(opts["learning_rate"], float) or not 0 < opts["learning_rate"] < 1:
         raise ValueError(f"Received: learning_rate={opts['learning_rate']!r}. Expected a float in (0, 1).")
-    face = face_settings(opts["face_crop"])
+    for name in ("weight_decay", "label_smoothing"):
+        if isinstance(opts[name], bool) or not isinstance(opts[name], (int, float)) or not 0 <= opts[name] < 1:
+            raise ValueError(f"Received: {name}={opts[name]!r}. Expected a float in [0, 1).")
+    check_int("warmup_epochs", opts["warmup_epochs"], 0)
+    for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
+        if opts[name] not in valid:
+            raise ValueError(f"Received: {name}={opts[name]!r}. Expected one of {valid}.")
+    face_settings(opts["face_crop"])
     opts["seed"] = check_int("seed", opts["seed"], 0)
     if opts["run_name"] is not None and not re.fullmatch(r"[\w.+-]+", str(opts["run_name"])):
         raise ValueError(f"Received: run_name={opts['run_name']!r}. Expected letters, digits and . _ + - only.")
+    return num_frames, variant or img_model_name, opts
+
+
+def _prepare_run(data_dir, opts: dict, banner: str) -> _Run:
+    """Create save_dir (an unwritable one fails now, not after training), then discover and split."""
+    face = face_settings(opts["face_crop"])
     cache_dir = default_cache_dir() if opts["cache_dir"] is None else Path(opts["cache_dir"])
     save_dir = Path(opts["save_dir"])
-    save_dir.mkdir(parents=True, exist_ok=True)  # an unwritable save_dir fails now, not after training
+    save_dir.mkdir(parents=True, exist_ok=True)
     if not os.access(save_dir, os.W_OK):
         raise PermissionError(f"Received: save_dir={str(save_dir)!r}, which is not writable.")
     say = print if opts["verbose"] else (lambda *a, **k: None)
@@ -627,17 +679,111 @@ def _save_run(run_dir: Path, model, config, metrics, history, videos, scores: pd
     write_text(run_dir / "splits.csv", videos[["path", "label", "group", "split", "dataset"]].to_csv(index=False))
     plot_learning_curves(history, run_dir / "learning_curves.png")
     write_text(run_dir / "scores.csv", scores.to_csv(index=False))
-    plot_roc({s: (g.label.to_numpy(), g.score.to_numpy()) for s, g in scores.groupby("split", sort=False)},
-             run_dir / "roc.png")
+    plot_roc(scores, run_dir / "roc.png")
+    plot_score_histograms(scores, run_dir / "scores.png")
     write_json(run_dir / "metrics.json", metrics)  # last: its presence marks a finished run
+
+
+# --------------------------------------------------------------------------- search
+
+_NOT_IN_RUN_IDENTITY = ("verbose", "save_dir", "cache_dir", "run_name")
+
+
+def search(
+    data_dir: str | os.PathLike,
+    num_frames: Sequence[int] = (16,),
+    img_model_names: Sequence[str] = ("MobileNetV2",),
+    heads: Sequence[dict] = ({},),
+    n_trials: int | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> pd.DataFrame:
+    """Train every combination of `num_frames` x `img_model_names` x `heads` as a saved run.
+
+    A head is a dict of `train_test_classifier` options (head layers, dropout, optimizer,
+    learning rate, ...); a list value in it is a choice, expanded into one head per value
+    (for `rnn_units` / `dense_units`, a list of lists). `options` apply to every run.
+    Embeddings are computed once per (video, frames, backbone) and shared through the cache.
+    Each run's name ends in a hash of its full configuration, so runs already finished in
+    `save_dir` are skipped: an interrupted search resumes. With `n_trials`, that many
+    combinations are drawn at random (seeded by `seed`) instead of the full grid. Every
+    combination is checked before the first run trains. Returns the leaderboard of the
+    search's runs (as `compare_saved_models`).
+
+    >>> search("data/demo", num_frames=[16, 32], heads=[{"rnn": "gru", "rnn_units": [[64], [128]]},
+    ...        {"rnn": None}], weights="random", learning_rate=1e-3)  # doctest: +SKIP
+    """
+    if "run_name" in options:
+        raise ValueError("Received: run_name with search. Expected none: each run is named after its configuration.")
+    for name, values in (("num_frames", num_frames), ("img_model_names", img_model_names), ("heads", heads)):
+        if isinstance(values, (str, dict)) or not isinstance(values, Sequence) or not values:
+            raise ValueError(f"Received: {name}={values!r}. Expected a non-empty list.")
+    expanded = [h for head in heads for h in _expand_head(head)]
+    grid = [(f, m, h) for f in num_frames for m in img_model_names for h in expanded]
+    if n_trials is not None:
+        check_int("n_trials", n_trials, 1)
+        picked = np.random.default_rng(check_int("seed", seed, 0)).permutation(len(grid))[:n_trials]
+        grid = [grid[i] for i in sorted(picked)]
+    options = {"verbose": 0, **options}
+    runs = []
+    for frames, model_name, head in grid:  # all checked before any training
+        checked = check_run_options(frames, model_name, {**options, **head})
+        runs.append((checked, _search_run_name(data_dir, *checked)))
+    save_dir = Path(options.get("save_dir", RUN_OPTIONS["save_dir"]))
+    progress = _progress(len(runs), "Search", unit="run", quiet_below=1)
+    try:
+        for (frames, model_name, opts), run_name in runs:
+            progress.set_postfix_str(run_name[:48])
+            if not (save_dir / run_name / "metrics.json").exists():
+                train_test_classifier(data_dir, frames, model_name, **{**opts, "run_name": run_name})
+            progress.update(1)
+    finally:
+        progress.close()
+    table = compare_saved_models(save_dir)
+    return table[table.run.isin([name for _, name in runs])].reset_index(drop=True)
+
+
+def _expand_head(head: dict) -> list[dict]:
+    """One dict per combination of the list-valued entries of `head`."""
+    if not isinstance(head, dict):
+        raise ValueError(f"Received: a head {head!r}. Expected a dict of options.")
+    choices = []
+    for key, value in head.items():
+        nested = key in ("rnn_units", "dense_units")
+        is_choice = isinstance(value, list) and (not nested or all(isinstance(v, (list, tuple)) for v in value))
+        if nested and is_choice and not value:
+            is_choice = False  # dense_units=[] means no dense layers
+        choices.append([(key, tuple(v) if nested else v) for v in value] if is_choice
+                       else [(key, tuple(value) if nested else value)])
+    combos = [{}]
+    for options in choices:
+        combos = [{**c, k: v} for c in combos for k, v in options]
+    return combos
+
+
+def _search_run_name(data_dir, num_frames: int, model_name: str, opts: dict) -> str:
+    """`<model>_f<frames>_<head>_<hash of everything that defines the run>`."""
+    identity = {k: v for k, v in opts.items() if k not in _NOT_IN_RUN_IDENTITY}
+    payload = json.dumps(dict(data_dir=str(Path(data_dir).resolve()), num_frames=num_frames, model=model_name,
+                              **identity), sort_keys=True, default=str)
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:10]
+    if model_name in BACKBONES:
+        head = head_name(*(opts[k] for k in ("rnn", "rnn_units", "bidirectional", "batch_norm", "dense_units",
+                                             "normalize", "rnn_pooling", "recurrent_dropout", "l2")))
+    else:
+        head = f"{opts['image_size']}px"
+    return f"{model_name}_f{num_frames}_{head}_{digest}"
 
 
 # --------------------------------------------------------------------------- saved runs
 
 
-def compare_saved_models(save_dir: str | os.PathLike = "saved_models") -> pd.DataFrame:
+def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: bool = False) -> pd.DataFrame:
     """One row per finished run in `save_dir`, best first by test AUC.
 
+    Cross-dataset evaluations (`evaluate`) add columns `eval_<dataset>_auc` and
+    `eval_<dataset>_eer`. With `plot=True` a bar chart of test AUC per run is written to
+    `save_dir/leaderboard.png` and kept in `table.attrs["figure"]` for notebooks.
     Folders that cannot be read are reported in a warning, not fatal.
 
     >>> compare_saved_models("saved_models")[["run", "backbone", "test_auc"]]  # doctest: +SKIP
@@ -652,6 +798,7 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models") -> pd.Dat
         try:
             config = json.loads((run_dir / "config.json").read_text())
             metrics = json.loads((run_dir / "metrics.json").read_text())
+            evals = {f.stem[len("eval_"):]: json.loads(f.read_text()) for f in sorted(run_dir.glob("eval_*.json"))}
         except (OSError, ValueError) as err:
             unreadable.append(f"{run_dir.name} ({type(err).__name__})")
             continue
@@ -664,13 +811,16 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models") -> pd.Dat
             test_videos=metrics.get("test", {}).get("videos"), epochs=metrics.get("epochs_trained"),
             train_seconds=metrics.get("train_seconds"), skipped=len(metrics.get("skipped", [])),
             created=config.get("created"),
+            **{f"eval_{name}_{m}": e.get(m) for name, e in evals.items() for m in ("auc", "eer")},
         ))
     if unreadable:
         warnings.warn(f"Unreadable run folders in {save_dir}: {', '.join(unreadable)}", stacklevel=2)
     table = pd.DataFrame(rows)
-    if table.empty:
-        return table
-    return table.sort_values("test_auc", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+    if not table.empty:
+        table = table.sort_values("test_auc", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+    if plot and not table.empty:
+        table.attrs["figure"] = plot_leaderboard(table, path=save_dir / "leaderboard.png")
+    return table
 
 
 def _read_config(run_dir) -> dict:
@@ -689,24 +839,77 @@ def load_classifier(run_dir: str | os.PathLike) -> keras.Model:
 
 
 def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike) -> float:
-    """P(fake) for one video, with the run's own backbone, weights and frame sampling.
+    """P(fake) for one video, with the run's own backbone, weights, frame sampling and face crops.
 
     >>> predict_video("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
     0.93
     """
+    scores, errors = _score_videos(run_dir, [str(path)])
+    if errors:
+        raise util.VideoReadError(errors[str(path)])
+    return float(scores[0])
+
+
+def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str = "test",
+             compression: str | None = None) -> dict:
+    """Metrics of a saved run on another dataset (or its own), saved as `eval_<name>.json` in the run.
+
+    The videos of `data_dir` are split as the run split its own data (same sizes and seed;
+    official splits kept, so Celeb-DF's `split="test"` is its official test list), and
+    `split` of them ("train", "val", "test" or "all") are scored. `<name>` is the dataset
+    folder's name, with `-<split>` unless the split is "test". Unreadable videos are
+    skipped and listed. `compare_saved_models` shows `eval_<name>_auc` and `_eer`.
+
+    >>> evaluate("saved_models/<dfd run>", "data/Celeb-DF-v2")["auc"]  # doctest: +SKIP
+    0.64
+    """
+    config = _read_config(run_dir)
+    if split not in (*util.SPLITS, "all"):
+        raise ValueError(f"Received: split={split!r}. Expected one of {[*util.SPLITS, 'all']}.")
+    videos = util.discover_videos(data_dir, compression or config.get("compression", "c23"))
+    if split != "all":
+        videos = util.split_videos(videos, config["val_size"], config["test_size"], config["seed"])
+        videos = videos[videos.split == split].reset_index(drop=True)
+    if videos.empty:
+        raise ValueError(f"Received: split={split!r}, which holds no videos of {str(data_dir)!r}.")
+    scores, errors = _score_videos(run_dir, videos.path.tolist())
+    ok = ~np.isnan(scores)
+    labels = videos.label.to_numpy()
+    name = re.sub(r"[^\w.+-]", "_", Path(data_dir).resolve().name) + ("" if split == "test" else f"-{split}")
+    metrics = dict(binary_metrics(labels[ok], scores[ok]), data_dir=str(Path(data_dir).resolve()), split=split,
+                   dataset="+".join(sorted(videos.dataset.unique())), created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                   skipped=[{"path": p, "error": e} for p, e in errors.items()])
+    table = videos[["path", "label"]].assign(split=split, score=scores)[ok]
+    write_text(Path(run_dir) / f"eval_{name}_scores.csv", table.to_csv(index=False))
+    write_json(Path(run_dir) / f"eval_{name}.json", metrics)
+    return metrics
+
+
+def _score_videos(run_dir, paths: list[str]) -> tuple[np.ndarray, dict[str, str]]:
+    """P(fake) per video as the run computes it (NaN where skipped), and `{path: error}`."""
     config = _read_config(run_dir)
     face = FaceCrop(**config["face_crop"]) if config.get("face_crop") else False
+    cache_dir = Path(config.get("cache_dir") or default_cache_dir())
+    scores = np.full(len(paths), np.nan)
     if coatnet.canonical_name(config["img_model_name"]):
         model = load_classifier(run_dir)
-        frames, mask = util.read_frames(path, config["num_frames"], tuple(config["input_size"]), config["strategy"],
-                                        config["seed"], face)
-        frame_scores = model.predict(frames[mask].astype(np.float32), verbose=0).ravel()
-        return float(video_scores(frame_scores, np.zeros(len(frame_scores), int), 1, config["video_score"])[0])
+        files, errors, _ = _cache_crops(paths, config["num_frames"], config["image_size"], face, cache_dir,
+                                        config["strategy"], config["seed"])
+        ok = np.array([f is not None for f in files])
+        if ok.any():
+            frames = FrameDataset([f for f in files if f is not None], np.zeros(ok.sum(), int), config["batch_size"])
+            frame_scores = model.predict(frames, verbose=0).ravel()
+            scores[ok] = video_scores(frame_scores, frames.video_ids, int(ok.sum()), config["video_score"])
+        return scores, errors
     identity = backbones.weights_identity(config["weights"])
     if identity != config["weights_identity"]:
         raise ValueError(f"The run's backbone weights changed: trained with {config['weights_identity']!r}, "
                          f"now {config['weights']!r} gives {identity!r}. Its scores would be meaningless.")
     model = load_classifier(run_dir)
-    features, _ = embed_videos([path], config["num_frames"], config["img_model_name"], config["weights"],
-                               config.get("cache_dir"), face, strategy=config["strategy"], seed=config["seed"])
-    return float(model.predict(features, verbose=0)[0, 0])
+    features, mask, errors, _ = _embed(paths, config["num_frames"], config["img_model_name"], config["weights"],
+                                       cache_dir, face, config.get("embed_batch_size", 32), "skip", config["strategy"],
+                                       config["seed"], 2)
+    ok = mask.any(axis=1)
+    if ok.any():
+        scores[ok] = model.predict(features[ok], verbose=0).ravel()
+    return scores, errors

@@ -149,6 +149,41 @@ def read_frames_and_face(
     return frames, np.arange(num_frames) < n, (boxes is not None) if face else None
 
 
+def read_frames_and_boxes(
+    path: str | os.PathLike,
+    num_frames: int,
+    strategy: str = "uniform",
+    seed: int | None = None,
+    face_crop: bool | FaceCrop = True,
+    max_side: int = 320,
+    cache_dir: str | os.PathLike | None = None,
+    stride: int = 2,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The sampled frames as a run sees them before cropping, shrunk to at most `max_side`
+    pixels, with the tracked face box `(x, y, w, h)` in each (None without face_crop or face).
+
+    For looking at data, e.g. `vidseq.plots.plot_frames(*read_frames_and_boxes(path, 8))`.
+    """
+    num_frames = check_num_frames(num_frames)
+    sample_indices(0, num_frames, strategy, seed, stride)
+    face = face_settings(face_crop)
+    scales = []
+
+    def shrink(frame, k):
+        small, scale = shrink_for_detection(frame, max_side)
+        scales.append(scale)
+        return small
+
+    def sample(transform):
+        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform)
+
+    boxes = _face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample) if face else None
+    _, frames, n = sample(shrink)
+    if not n:
+        raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
+    return frames[:n], None if boxes is None else np.asarray(boxes["boxes"])[:n] * scales[-1]
+
+
 def _sample_and_grab(path, num_frames, strategy, seed, stride, transform) -> tuple[np.ndarray, np.ndarray | None, int]:
     """Sampled indices, then `grab_frames`' `(frames, n)` padded to `num_frames` rows.
 

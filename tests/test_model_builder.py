@@ -180,6 +180,7 @@ HEADS = [
     dict(rnn=None, dense_units=(32, 8), dropout=0.2),
     dict(rnn="gru", rnn_units=(12, 8), rnn_pooling="mean"),
     dict(rnn="lstm", rnn_units=(8,), bidirectional=True, rnn_pooling="mean"),
+    dict(rnn="gru", rnn_units=(8,), recurrent_dropout=0.2, l2=1e-4),
 ]
 
 
@@ -188,7 +189,7 @@ def head_id(head):
 
 
 def plain_keras_head(num_frames, feature_dim, rnn, rnn_units=(), bidirectional=False, batch_norm=False,
-                     dense_units=(), dropout=0.5, normalize=True, rnn_pooling="last"):
+                     dense_units=(), dropout=0.5, normalize=True, rnn_pooling="last", recurrent_dropout=0.0, l2=0.0):
     """The same stack from plain Keras layers, without the vidseq builder."""
     layers = [keras.Input((num_frames, feature_dim))]
     if normalize:
@@ -251,7 +252,8 @@ def test_feature_stats_standardize_valid_frames_only():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(rnn="rnn"), "rnn='rnn'"), (dict(rnn_units=()), "rnn_units"), (dict(rnn_pooling="max"), "rnn_pooling='max'"), (dict(dropout=1.0), "dropout=1.0"),
+    (dict(rnn="rnn"), "rnn='rnn'"), (dict(rnn_units=()), "rnn_units"), (dict(rnn_pooling="max"), "rnn_pooling='max'"),
+    (dict(recurrent_dropout=-0.1), "recurrent_dropout=-0.1"), (dict(l2=True), "l2=True"), (dict(dropout=1.0), "dropout=1.0"),
     (dict(dense_units=(0,)), "dense_units=0"), (dict(num_frames=0), "num_frames=0"), (dict(feature_dim=-1), "feature_dim=-1"),
 ])
 def test_head_bad_arguments(kwargs, match):
@@ -280,7 +282,7 @@ def test_run_folder_contents_and_test_split_metrics(finished_run):
     run_dir, labels, model, loss, acc = finished_run
     assert labels == ["real", "fake"]
     names = {p.name for p in run_dir.iterdir()}
-    assert {"model.keras", "config.json", "metrics.json", "history.csv", "splits.csv", "scores.csv",
+    assert {"model.keras", "config.json", "metrics.json", "history.csv", "splits.csv", "scores.csv", "scores.png", "frames.png",
             "learning_curves.png", "roc.png"} <= names
     assert not [n for n in names if ".tmp" in n]
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -313,6 +315,33 @@ def test_options_reach_the_model(finished_run):
     assert float(keras.ops.convert_to_numpy(reloaded.optimizer.learning_rate)) == pytest.approx(1e-3)
     gru = next(layer for layer in model.layers if isinstance(layer, keras.layers.GRU))
     assert gru.units == 8 and model.count_params() == reloaded.count_params()
+
+
+def test_training_options_reach_the_optimizer_and_loss(dataset, cache_dir, tmp_path):
+    options = dict(RUN, optimizer="sgd", schedule="cosine", warmup_epochs=1, weight_decay=0.01, label_smoothing=0.1,
+                   recurrent_dropout=0.1, l2=1e-4, epochs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, model, _ = model_builder.train_test_classifier(dataset, 6, BACKBONE, cache_dir=cache_dir, save_dir=tmp_path,
+                                                          run_name="opts", **options)
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.SGD) and optimizer.momentum == 0.9 and optimizer.weight_decay == 0.01
+    schedule = optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay) and schedule.warmup_target == 1e-3
+    assert model.loss.label_smoothing == 0.1
+    gru = next(layer for layer in model.layers if isinstance(layer, keras.layers.GRU))
+    assert gru.recurrent_dropout == 0.1 and gru.kernel_regularizer.l2 == pytest.approx(1e-4)
+    config = json.loads((tmp_path / "opts" / "config.json").read_text())
+    assert {k: config[k] for k in ("optimizer", "schedule", "label_smoothing", "l2")} == dict(
+        optimizer="sgd", schedule="cosine", label_smoothing=0.1, l2=1e-4)
+    assert config["head"] == "gru8_rd0.1_l20.0001"
+
+
+@pytest.mark.parametrize("option, value", [("optimizer", "adagrad"), ("schedule", "step"), ("label_smoothing", 1.0),
+                                           ("weight_decay", -0.1), ("warmup_epochs", -1)])
+def test_bad_training_option_is_named_before_any_video(tmp_path, option, value):
+    with pytest.raises(ValueError, match=f"{option}={value!r}"):
+        model_builder.train_test_classifier(tmp_path / "nowhere", 6, BACKBONE, **{option: value})
 
 
 def test_same_seed_same_run(dataset, cache_dir, tmp_path, finished_run):

@@ -1,7 +1,8 @@
-"""Run plots written as PNG.
+"""Run and leaderboard plots: each function returns its figure and, given a path, saves a PNG.
 
 Figures are made with `matplotlib.figure.Figure`, not pyplot, so that saving a run never
-switches a notebook's backend or closes its figures.
+switches a notebook's backend or closes its figures; a notebook cell ending in one of these
+calls displays the figure.
 """
 
 from __future__ import annotations
@@ -14,42 +15,101 @@ import pandas as pd
 from vidseq.atomic import atomic_path
 
 
-def _save(fig, path: str | os.PathLike) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-
-
-def plot_learning_curves(history: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Loss and accuracy per epoch, train against validation."""
+def _figure(figsize):
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 4))
-    axes = fig.subplots(1, 2)
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    return Figure(figsize=figsize)
+
+
+def _finish(fig, path: str | os.PathLike | None):
+    fig.tight_layout()
+    if path is not None:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
+    return fig
+
+
+def plot_learning_curves(history: pd.DataFrame, path: str | os.PathLike | None = None):
+    """Loss and accuracy per epoch, train against validation."""
+    fig = _figure((10, 4))
+    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
         for prefix, style in (("", "-"), ("val_", "--")):
             if prefix + metric in history:
                 ax.plot(history["epoch"] + 1, history[prefix + metric], style, label=(prefix or "train_") + metric)
         ax.set_xlabel("epoch")
         ax.set_title(metric)
         ax.legend()
-    fig.tight_layout()
-    _save(fig, path)
+    return _finish(fig, path)
 
 
-def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike) -> None:
-    """ROC curves, one per split: `{"test": (labels, scores), ...}`."""
-    from matplotlib.figure import Figure
+def plot_roc(scores: pd.DataFrame, path: str | os.PathLike | None = None):
+    """ROC curve per split of a `scores.csv` table (split, label, score), AUC and EER point marked."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    fig = Figure(figsize=(5, 5))
+    fig = _figure((5, 5))
     ax = fig.subplots()
-    for split, (labels, scores) in curves.items():
-        if len(np.unique(labels)) == 2:
-            fpr, tpr, _ = roc_curve(labels, scores)
-            ax.plot(fpr, tpr, label=f"{split} (AUC {roc_auc_score(labels, scores):.3f})")
+    for split, group in scores.groupby("split", sort=False):
+        if group.label.nunique() == 2:
+            fpr, tpr, _ = roc_curve(group.label, group.score)
+            line, = ax.plot(fpr, tpr, label=f"{split} (AUC {roc_auc_score(group.label, group.score):.3f})")
+            i = int(np.argmin(np.abs((1 - tpr) - fpr)))  # where misses and false alarms are equal
+            ax.plot(fpr[i], tpr[i], "o", color=line.get_color(), label=f"{split} EER {(fpr[i] + 1 - tpr[i]) / 2:.3f}")
     ax.plot([0, 1], [0, 1], ":", color="grey")
     ax.set_xlabel("false positive rate (real called fake)")
     ax.set_ylabel("true positive rate (fake caught)")
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    _save(fig, path)
+    return _finish(fig, path)
+
+
+def plot_score_histograms(scores: pd.DataFrame, path: str | os.PathLike | None = None):
+    """P(fake) of real against fake videos, one panel per split of a `scores.csv` table."""
+    splits = list(dict.fromkeys(scores.split))
+    fig = _figure((5 * max(len(splits), 1), 3.5))
+    axes = np.atleast_1d(fig.subplots(1, max(len(splits), 1)))
+    bins = np.linspace(0, 1, 21)
+    for ax, split in zip(axes, splits):
+        group = scores[scores.split == split]
+        for label, name, colour in ((0, "real", "tab:blue"), (1, "fake", "tab:red")):
+            ax.hist(group.score[group.label == label], bins=bins, alpha=0.6, color=colour, label=name)
+        ax.axvline(0.5, color="grey", linestyle=":")
+        ax.set_title(f"{split}: {len(group)} videos")
+        ax.set_xlabel("P(fake)")
+        ax.legend()
+    return _finish(fig, path)
+
+
+def plot_frames(frames: np.ndarray, boxes: np.ndarray | None = None, title: str = "",
+                path: str | os.PathLike | None = None, columns: int = 8):
+    """A grid of RGB frames `(T, H, W, 3)`, each with its face box `(x, y, w, h)` when given."""
+    from matplotlib.patches import Rectangle
+
+    rows = -(-len(frames) // columns)
+    height, width = frames.shape[1:3]
+    fig = _figure((2 * columns, 2 * rows * height / width + (0.4 if title else 0)))
+    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
+    for k, ax in enumerate(axes):
+        ax.axis("off")
+        if k < len(frames):
+            ax.imshow(frames[k])
+            if boxes is not None:
+                x, y, w, h = boxes[k]
+                ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor="lime", linewidth=1.5))
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, path)
+
+
+def plot_leaderboard(table: pd.DataFrame, metric: str = "test_auc", path: str | os.PathLike | None = None,
+                     top: int = 20):
+    """Horizontal bars of `metric` per run (best on top), from `compare_saved_models`."""
+    shown = table.dropna(subset=[metric]).sort_values(metric, ascending=False).head(top)
+    fig = _figure((9, 0.35 * len(shown) + 1.2))
+    ax = fig.subplots()
+    ax.barh(np.arange(len(shown)), shown[metric], color="tab:green")
+    ax.set_yticks(np.arange(len(shown)), shown.run, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(metric)
+    for i, value in enumerate(shown[metric]):
+        ax.text(value, i, f" {value:.3f}", va="center", fontsize=8)
+    return _finish(fig, path)
