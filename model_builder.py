@@ -91,7 +91,7 @@ def embed_videos(
 
 
 def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error, strategy, seed,
-           workers):
+           workers, quiet=False):
     """embed_videos, also returning `{path: error}` of skipped videos and the paths where no face was found."""
     spec = backbones.get_spec(img_model_name)
     face = face_settings(face_crop)
@@ -136,18 +136,19 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
                                          cache_dir=cache_dir)
 
     for (i, path, key), frames, valid, found in _read_videos(todo, read, workers, on_error, errors, no_face,
-                                                              f"Embedding with {spec.name}"):
+                                                              f"Embedding with {spec.name}", quiet):
         features[i, valid] = _run_backbone(model, spec, frames[valid], chunk)
         mask[i] = valid
         cache.save(key, features=features[i], mask=mask[i], face_found=np.int8(-1 if found is None else found))
     return features, mask, errors, no_face
 
 
-def _read_videos(todo: list, read, workers: int, on_error: str, errors: dict, no_face: list, description: str):
+def _read_videos(todo: list, read, workers: int, on_error: str, errors: dict, no_face: list, description: str,
+                 quiet: bool = False):
     """Yield `(item, frames, valid, found)` for each readable video of `todo` (items end in
     their path), decoded ahead in threads. Skipped videos go into `errors` with a warning;
     those where face cropping found no face are appended to `no_face`."""
-    progress = _progress(len(todo), description)
+    progress = _progress(len(todo), description, quiet_below=10**9 if quiet else 5)
     try:
         for item, result in _decode_ahead(todo, read, workers):
             progress.update(1)
@@ -204,7 +205,9 @@ def _run_backbone(model, spec, frames: np.ndarray, chunk: int) -> np.ndarray:
 
 
 def _progress(total: int, description: str, unit: str = "video", quiet_below: int = 5):
-    from tqdm.auto import tqdm
+    # Plain tqdm, also in notebooks: tqdm.auto needs ipywidgets there, else it warns and
+    # fills saved notebooks with escape codes.
+    from tqdm import tqdm
 
     return tqdm(total=total, desc=description, unit=unit, disable=total < quiet_below)
 
@@ -375,7 +378,8 @@ def train_test_classifier(
 
     weights = backbones.resolve_weights(spec.name, opts["weights"])
     features, mask, errors, no_face = _embed(run.videos.path, num_frames, spec.name, weights, run.cache_dir, run.face,
-                                             opts["embed_batch_size"], "skip", opts["strategy"], opts["seed"], 2)
+                                             opts["embed_batch_size"], "skip", opts["strategy"], opts["seed"], 2,
+                                             quiet=not opts["verbose"])
     rows = run.drop_unusable(mask.any(axis=1), errors, no_face)
     data = {s: (features[r], run.labels[r]) for s, r in rows.items()}
 
@@ -412,7 +416,7 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
     run = _prepare_run(data_dir, opts, f"Image Model: {variant}, Image Size: {(image_size, image_size)}")
 
     files, errors, no_face = _cache_crops(run.videos.path, num_frames, image_size, run.face, run.cache_dir,
-                                          opts["strategy"], opts["seed"])
+                                          opts["strategy"], opts["seed"], quiet=not opts["verbose"])
     rows = run.drop_unusable(np.array([f is not None for f in files]), errors, no_face)
     keras.utils.set_random_seed(opts["seed"])
     sets = {
@@ -451,7 +455,8 @@ train_test_classifier.__doc__ = train_test_classifier.__doc__.format(
 )
 
 
-def _cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path, strategy: str, seed: int):
+def _cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path, strategy: str, seed: int,
+                 quiet: bool = False):
     """Write each video's sampled crops to the cache once: `(files (None if skipped), errors, no_face)`."""
     if strategy not in ("random", "clip"):
         seed = None  # as for embeddings: the other strategies ignore it
@@ -476,7 +481,8 @@ def _cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path,
         return util.read_frames_and_face(path, num_frames, (image_size, image_size), strategy, seed, face,
                                          cache_dir=cache_dir)
 
-    for (i, _, key), frames, valid, found in _read_videos(todo, read, 2, "skip", errors, no_face, "Cropping frames"):
+    for (i, _, key), frames, valid, found in _read_videos(todo, read, 2, "skip", errors, no_face, "Cropping frames",
+                                                                       quiet):
         cache.save_array(key, frames[valid])
         cache.save_json(key, {"frames": int(valid.sum()), "face_found": found})  # last: marks the entry complete
         files[i] = cache.array_file(key)
@@ -493,7 +499,8 @@ def _compile(model: keras.Model, opts: dict, steps_per_epoch: int) -> None:
                                                       warmup_target=rate if warmup else None, warmup_steps=warmup)
     kind = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "rmsprop": keras.optimizers.RMSprop,
             "sgd": lambda rate, **kw: keras.optimizers.SGD(rate, momentum=0.9, **kw)}[opts["optimizer"]]
-    optimizer = kind(rate, weight_decay=opts["weight_decay"] or None)
+    # AdamW insists on a float; the others take None for "no decay".
+    optimizer = kind(rate, weight_decay=opts["weight_decay"] or (0.0 if opts["optimizer"] == "adamw" else None))
     if opts["weight_decay"]:  # decay weights, not the scales and shifts of norms, biases or position tables
         optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias", "relative_bias_table"])
     model.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(label_smoothing=opts["label_smoothing"]),
@@ -805,7 +812,7 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
         rows.append(dict(
             run=run_dir.name, dataset=config.get("dataset"), backbone=config.get("img_model_name"),
             num_frames=config.get("num_frames"), head=config.get("head"), weights=config.get("weights"),
-            params=config.get("params"),
+            optimizer=config.get("optimizer"), learning_rate=config.get("learning_rate"), params=config.get("params"),
             **{f"{s}_{m}": metrics.get(s, {}).get(m) for s in ("val", "test")
                for m in ("auc", "accuracy", "balanced_accuracy", "eer", "log_loss")},
             test_videos=metrics.get("test", {}).get("videos"), epochs=metrics.get("epochs_trained"),

@@ -24,6 +24,7 @@ setup(
         "imageio-ffmpeg>=0.8",
         "tqdm>=4.70",
     ],
-    extras_require={"test": ["pytest>=9.0"]},
+    # The slow tier executes the experiments/ notebooks headlessly.
+    extras_require={"test": ["pytest>=9.0", "nbclient>=0.11", "nbformat>=5.11", "ipykernel>=7.4"]},
     entry_points={"console_scripts": ["vidseq=vidseq.cli:main"]},
 )

@@ -337,6 +337,16 @@ def test_training_options_reach_the_optimizer_and_loss(dataset, cache_dir, tmp_p
     assert config["head"] == "gru8_rd0.1_l20.0001"
 
 
+@pytest.mark.parametrize("optimizer", model_builder.OPTIMIZERS)
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_every_optimizer_compiles_with_and_without_weight_decay(optimizer, weight_decay):
+    model = model_builder.build_classifier(4, 6, rnn=None)
+    opts = dict(model_builder.RUN_OPTIONS, optimizer=optimizer, weight_decay=weight_decay, learning_rate=1e-3)
+    model_builder._compile(model, opts, steps_per_epoch=3)
+    assert (model.optimizer.weight_decay or 0.0) == weight_decay
+    model.train_on_batch(np.ones((2, 4, 6), "float32"), np.array([0, 1]))
+
+
 @pytest.mark.parametrize("option, value", [("optimizer", "adagrad"), ("schedule", "step"), ("label_smoothing", 1.0),
                                            ("weight_decay", -0.1), ("warmup_epochs", -1)])
 def test_bad_training_option_is_named_before_any_video(tmp_path, option, value):
