@@ -775,8 +775,7 @@ def _search_run_name(data_dir, num_frames: int, model_name: str, opts: dict) -> 
                               **identity), sort_keys=True, default=str)
     digest = hashlib.sha256(payload.encode()).hexdigest()[:10]
     if model_name in BACKBONES:
-        head = head_name(*(opts[k] for k in ("rnn", "rnn_units", "bidirectional", "batch_norm", "dense_units",
-                                             "normalize", "rnn_pooling", "recurrent_dropout", "l2")))
+        head = head_name(**{k: opts[k] for k in HEAD_OPTIONS if k != "dropout"})
     else:
         head = f"{opts['image_size']}px"
     return f"{model_name}_f{num_frames}_{head}_{digest}"
@@ -851,7 +850,7 @@ def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike) -> float:
     >>> predict_video("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
     0.93
     """
-    scores, errors = _score_videos(run_dir, [str(path)])
+    scores, errors = _score_videos(run_dir, _read_config(run_dir), [str(path)])
     if errors:
         raise util.VideoReadError(errors[str(path)])
     return float(scores[0])
@@ -879,7 +878,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
         videos = videos[videos.split == split].reset_index(drop=True)
     if videos.empty:
         raise ValueError(f"Received: split={split!r}, which holds no videos of {str(data_dir)!r}.")
-    scores, errors = _score_videos(run_dir, videos.path.tolist())
+    scores, errors = _score_videos(run_dir, config, videos.path.tolist())
     ok = ~np.isnan(scores)
     labels = videos.label.to_numpy()
     name = re.sub(r"[^\w.+-]", "_", Path(data_dir).resolve().name) + ("" if split == "test" else f"-{split}")
@@ -892,9 +891,8 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     return metrics
 
 
-def _score_videos(run_dir, paths: list[str]) -> tuple[np.ndarray, dict[str, str]]:
+def _score_videos(run_dir, config: dict, paths: list[str]) -> tuple[np.ndarray, dict[str, str]]:
     """P(fake) per video as the run computes it (NaN where skipped), and `{path: error}`."""
-    config = _read_config(run_dir)
     face = FaceCrop(**config["face_crop"]) if config.get("face_crop") else False
     cache_dir = Path(config.get("cache_dir") or default_cache_dir())
     scores = np.full(len(paths), np.nan)
