@@ -105,8 +105,7 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
         raise ValueError(f"Received: paths={str(paths)!r}, a single path. Expected a list of video paths.")
     paths = [str(p) for p in paths]
     weights = backbones.resolve_weights(spec.name, weights)
-    if strategy not in ("random", "clip"):
-        seed = None  # the other strategies ignore it: runs with other seeds share the cache
+    seed = _sampling_seed(strategy, seed)
     settings = dict(num_frames=num_frames, strategy=strategy, seed=seed, size=spec.input_size,
                     face=face.key() if face else None, backbone=spec.name, weights=backbones.weights_identity(weights))
 
@@ -143,12 +142,18 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
     return features, mask, errors, no_face
 
 
+def _sampling_seed(strategy: str, seed: int | None) -> int | None:
+    """The seed as far as sampling uses it: only "random" and "clip" do, so runs with other
+    seeds share cache entries under the other strategies."""
+    return seed if strategy in ("random", "clip") else None
+
+
 def _read_videos(todo: list, read, workers: int, on_error: str, errors: dict, no_face: list, description: str,
                  quiet: bool = False):
     """Yield `(item, frames, valid, found)` for each readable video of `todo` (items end in
     their path), decoded ahead in threads. Skipped videos go into `errors` with a warning;
     those where face cropping found no face are appended to `no_face`."""
-    progress = _progress(len(todo), description, quiet_below=10**9 if quiet else 5)
+    progress = _progress(len(todo), description, show=not quiet and len(todo) >= 5)
     try:
         for item, result in _decode_ahead(todo, read, workers):
             progress.update(1)
@@ -204,12 +209,12 @@ def _run_backbone(model, spec, frames: np.ndarray, chunk: int) -> np.ndarray:
     return out
 
 
-def _progress(total: int, description: str, unit: str = "video", quiet_below: int = 5):
+def _progress(total: int, description: str, unit: str = "video", show: bool = True):
     # Plain tqdm, also in notebooks: tqdm.auto needs ipywidgets there, else it warns and
     # fills saved notebooks with escape codes.
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=description, unit=unit, disable=total < quiet_below)
+    return tqdm(total=total, desc=description, unit=unit, disable=not show)
 
 
 # --------------------------------------------------------------------------- heads
@@ -426,8 +431,7 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
                             workers=2)
         for split, r in rows.items()
     }
-    model = coatnet.build_coatnet(variant, image_size, num_classes=1, classifier_activation="sigmoid",
-                                  name=variant.lower().replace("-", "_"))
+    model = coatnet.build_coatnet(variant, image_size, num_classes=1, classifier_activation="sigmoid")
     if weights is not None:
         model.load_weights(weights)
     _compile(model, opts, steps_per_epoch=len(sets["train"]))
@@ -439,14 +443,19 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
     metrics, scores = {}, {}
     for split in ("val", "test"):
         frames = sets[split]
-        frame_scores = model.predict(frames, verbose=0).ravel()
-        scores[split] = video_scores(frame_scores, frames.video_ids, len(frames.files), opts["video_score"])
+        frame_scores, scores[split] = _score_frames(model, frames, opts["video_score"])
         metrics[split] = binary_metrics(frames.labels, scores[split])
         metrics[f"{split}_frames"] = binary_metrics(frames.labels[frames.video_ids], frame_scores)
     config = dict(img_model_name=variant, input_size=[image_size, image_size], head=model.name,
                   weights=None if weights is None else str(Path(weights).resolve()),
                   **{k: opts[k] for k in ("image_size", "augment", "video_score")})
     return run.finish(num_frames, model, config, metrics, fit, train_seconds, int(rows["train"].sum()), scores)
+
+
+def _score_frames(model: keras.Model, frames: FrameDataset, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """`(P(fake) per frame, P(fake) per video)` of an image classifier over `frames`."""
+    frame_scores = model.predict(frames, verbose=0).ravel()
+    return frame_scores, video_scores(frame_scores, frames.video_ids, len(frames.files), how)
 
 
 train_test_classifier.__doc__ = train_test_classifier.__doc__.format(
@@ -458,8 +467,7 @@ train_test_classifier.__doc__ = train_test_classifier.__doc__.format(
 def _cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path, strategy: str, seed: int,
                  quiet: bool = False):
     """Write each video's sampled crops to the cache once: `(files (None if skipped), errors, no_face)`."""
-    if strategy not in ("random", "clip"):
-        seed = None  # as for embeddings: the other strategies ignore it
+    seed = _sampling_seed(strategy, seed)
     cache = DiskCache(cache_dir, "crops")
     settings = dict(num_frames=num_frames, strategy=strategy, seed=seed, size=image_size,
                     face=face.key() if face else None)
@@ -737,7 +745,7 @@ def search(
         checked = check_run_options(frames, model_name, {**options, **head})
         runs.append((checked, _search_run_name(data_dir, *checked)))
     save_dir = Path(options.get("save_dir", RUN_OPTIONS["save_dir"]))
-    progress = _progress(len(runs), "Search", unit="run", quiet_below=1)
+    progress = _progress(len(runs), "Search", unit="run")
     try:
         for (frames, model_name, opts), run_name in runs:
             progress.set_postfix_str(run_name[:48])
@@ -903,8 +911,7 @@ def _score_videos(run_dir, config: dict, paths: list[str]) -> tuple[np.ndarray, 
         ok = np.array([f is not None for f in files])
         if ok.any():
             frames = FrameDataset([f for f in files if f is not None], np.zeros(ok.sum(), int), config["batch_size"])
-            frame_scores = model.predict(frames, verbose=0).ravel()
-            scores[ok] = video_scores(frame_scores, frames.video_ids, int(ok.sum()), config["video_score"])
+            scores[ok] = _score_frames(model, frames, config["video_score"])[1]
         return scores, errors
     identity = backbones.weights_identity(config["weights"])
     if identity != config["weights_identity"]:

@@ -167,12 +167,7 @@ def read_frames_and_boxes(
     num_frames = check_num_frames(num_frames)
     sample_indices(0, num_frames, strategy, seed, stride)
     face = face_settings(face_crop)
-    scales = []
-
-    def shrink(frame, k):
-        small, scale = shrink_for_detection(frame, max_side)
-        scales.append(scale)
-        return small
+    shrink, scales = _shrinker(max_side)
 
     def sample(transform):
         return _sample_and_grab(path, num_frames, strategy, seed, stride, transform)
@@ -203,6 +198,18 @@ def _sample_and_grab(path, num_frames, strategy, seed, stride, transform) -> tup
     return (indices, *grab_frames(path, indices, transform, rows=num_frames))
 
 
+def _shrinker(max_side: int):
+    """A grab transform shrinking frames to at most `max_side` pixels, and the list of scales it used."""
+    scales: list[float] = []
+
+    def shrink(frame, k):
+        small, scale = shrink_for_detection(frame, max_side)
+        scales.append(scale)
+        return small
+
+    return shrink, scales
+
+
 def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample) -> dict | None:
     """`{"indices", "boxes"}` of the tracked face at the sampled frames, None without a face; cached."""
     detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence)
@@ -211,13 +218,7 @@ def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_
     cached = cache.load_json(key)
     if cached is None:
         # Detection sees small frames (only those are held); boxes go back to the video's pixels.
-        scales = []
-
-        def shrink(frame, k):
-            small, scale = shrink_for_detection(frame, face.detect_size)
-            scales.append(scale)
-            return small
-
+        shrink, scales = _shrinker(face.detect_size)
         indices, small, n = sample(shrink)
         track = track_face(detect_faces(small[:n], face)) if n else None
         boxes = None if track is None else (track / scales[-1]).tolist()
