@@ -26,11 +26,12 @@ import numpy as np
 import pandas as pd
 
 import util
-from vidseq import __version__, backbones, coatnet
+from vidseq import __version__, backbones, coatnet, ray_engine
 from vidseq.atomic import atomic_path, write_json, write_text
 from vidseq.backbones import BACKBONES
 from vidseq.cache import DiskCache, cache_key
 from vidseq.checks import check_int
+from vidseq.distribution import check_distribution, distribution_scope, pad_rows
 from vidseq.faces import FaceCrop, face_settings
 from vidseq.frame_dataset import VIDEO_SCORES, FrameDataset, video_scores
 from vidseq.metrics import binary_metrics
@@ -45,6 +46,7 @@ __all__ = [
 LABELS = ["real", "fake"]  # class names by output index: the sigmoid output is P(fake)
 RNNS = ("gru", "lstm", None)
 RNN_POOLINGS = ("last", "mean")
+ENGINES = ("local", "ray")
 FEATURE_NORM = "feature_norm"
 
 
@@ -68,6 +70,9 @@ def embed_videos(
     strategy: str = "uniform",
     seed: int | None = None,
     workers: int = 2,
+    engine: str = "local",
+    ray_workers: int | None = None,
+    ray_address: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frame embeddings of each video from a frozen backbone: `(features (N, T, D), mask (N, T))`.
 
@@ -80,42 +85,49 @@ def embed_videos(
     `util.read_frames`); their boxes are cached too, so other backbones never re-detect. `seed` drives
     the "random" and "clip" frame sampling; "random" weights always use one fixed seed.
 
+    `engine="ray"` embeds the videos missing from the cache on a Ray cluster (`pip install
+    "vidseq[ray]"`): `ray_address` ("auto" joins the cluster `ray start` made; default: the
+    session already connected, else a local one), `ray_workers` actors (default: one per
+    GPU, else one per node with all its CPUs), each building its backbone once and writing
+    into the same cache, which must then be on a filesystem every node sees, as must the
+    videos. Results and cache entries are those of the local engine.
+
     >>> features, mask = embed_videos(["data/demo/real/real_000.mp4"], 16, "MobileNetV2",
     ...                               weights="random", cache_dir="/tmp/vidseq-cache")  # doctest: +SKIP
     >>> features.shape  # doctest: +SKIP
     (1, 16, 1280)
     """
     features, mask, _, _ = _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size,
-                                  on_error, strategy, seed, workers)
+                                  on_error, strategy, seed, workers, engine=engine, ray_workers=ray_workers,
+                                  ray_address=ray_address)
     return features, mask
 
 
 def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error, strategy, seed,
-           workers, quiet=False):
+           workers, quiet=False, engine="local", ray_workers=None, ray_address=None):
     """embed_videos, also returning `{path: error}` of skipped videos and the paths where no face was found."""
-    spec = backbones.get_spec(img_model_name)
-    face = face_settings(face_crop)
-    num_frames = util.check_num_frames(num_frames)
-    util.sample_indices(0, num_frames, strategy, seed)
+    if engine not in ENGINES:
+        raise ValueError(f"Received: engine={engine!r}. Expected one of {ENGINES}.")
     if on_error not in ("raise", "skip"):
         raise ValueError(f"Received: on_error={on_error!r}. Expected 'raise' or 'skip'.")
-    check_int("batch_size", batch_size, 1)
     check_int("workers", workers, 1)
     if isinstance(paths, (str, os.PathLike)):
         raise ValueError(f"Received: paths={str(paths)!r}, a single path. Expected a list of video paths.")
+    if engine == "ray":
+        if cache_dir is None:
+            raise ValueError("Received: engine='ray' with cache_dir=None. Expected a cache_dir that every node of "
+                             "the cluster can read and write (a shared filesystem): Ray workers hand results over "
+                             "through it.")
+        ray_engine.check_ray()
+    embedder = _Embedder(img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size)
     paths = [str(p) for p in paths]
-    weights = backbones.resolve_weights(spec.name, weights)
-    seed = _sampling_seed(strategy, seed)
-    settings = dict(num_frames=num_frames, strategy=strategy, seed=seed, size=spec.input_size,
-                    face=face.key() if face else None, backbone=spec.name, weights=backbones.weights_identity(weights))
-
     cache = DiskCache(cache_dir, "embeddings")
-    features = np.zeros((len(paths), num_frames, spec.feature_dim), np.float32)
-    mask = np.zeros((len(paths), num_frames), bool)
+    features = np.zeros((len(paths), embedder.num_frames, embedder.spec.feature_dim), np.float32)
+    mask = np.zeros((len(paths), embedder.num_frames), bool)
     no_face: list[str] = []
     todo = []
     for i, path in enumerate(paths):
-        key = cache_key(path, **settings)
+        key = embedder.key(path)
         hit = cache.load(key)
         if hit is not None and hit["features"].shape == features.shape[1:]:
             features[i], mask[i] = hit["features"], hit["mask"]
@@ -126,20 +138,95 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
     errors: dict[str, str] = {}
     if not todo:
         return features, mask, errors, no_face
-
-    model = backbones.build_backbone(spec.name, weights)
-    chunk = min(batch_size, num_frames)
-
-    def read(path: str):
-        return util.read_frames_and_face(path, num_frames, spec.input_size, strategy, seed, face,
-                                         cache_dir=cache_dir)
-
-    for (i, path, key), frames, valid, found in _read_videos(todo, read, workers, on_error, errors, no_face,
-                                                              f"Embedding with {spec.name}", quiet):
-        features[i, valid] = _run_backbone(model, spec, frames[valid], chunk)
-        mask[i] = valid
-        cache.save(key, features=features[i], mask=mask[i], face_found=np.int8(-1 if found is None else found))
+    if engine == "ray":
+        for i, path, key in _embed_on_ray(embedder, todo, on_error, errors, no_face, ray_workers, ray_address):
+            hit = cache.load(key)
+            features[i], mask[i] = hit["features"], hit["mask"]
+        return features, mask, errors, no_face
+    for (i, path, key), frames, valid, found in _read_videos(todo, embedder.read, workers, on_error, errors, no_face,
+                                                              f"Embedding with {embedder.spec.name}", quiet):
+        features[i], mask[i] = embedder.embed(key, frames, valid, found)
     return features, mask, errors, no_face
+
+
+class _Embedder:
+    """One backbone's embedding of single videos into the cache: what both engines run per video.
+
+    Checks every setting on creation; builds the backbone on the first `embed` only, so a
+    fully cached call never builds it.
+    """
+
+    def __init__(self, img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size):
+        self.spec = backbones.get_spec(img_model_name)
+        self.face = face_settings(face_crop)
+        self.num_frames = util.check_num_frames(num_frames)
+        util.sample_indices(0, num_frames, strategy, seed)
+        check_int("batch_size", batch_size, 1)
+        self.weights = backbones.resolve_weights(self.spec.name, weights)
+        self.strategy, self.seed = strategy, _sampling_seed(strategy, seed)
+        self.cache, self.cache_dir = DiskCache(cache_dir, "embeddings"), cache_dir
+        self.chunk = min(batch_size, num_frames)
+        self.settings = dict(num_frames=num_frames, strategy=strategy, seed=self.seed, size=self.spec.input_size,
+                             face=self.face.key() if self.face else None, backbone=self.spec.name,
+                             weights=backbones.weights_identity(self.weights))
+        self.model = None
+
+    def key(self, path: str) -> str:
+        return cache_key(path, **self.settings)
+
+    def read(self, path: str):
+        """`(frames, valid, face found)`, or raises VideoReadError (NoFaceError: skip by face settings)."""
+        return util.read_frames_and_face(path, self.num_frames, self.spec.input_size, self.strategy, self.seed,
+                                         self.face, cache_dir=self.cache_dir)
+
+    def embed(self, key: str, frames: np.ndarray, valid: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
+        """Features and mask of one video's frames, saved under `key`."""
+        if self.model is None:
+            self.model = backbones.build_backbone(self.spec.name, self.weights)
+        features = np.zeros((self.num_frames, self.spec.feature_dim), np.float32)
+        features[valid] = _run_backbone(self.model, self.spec, frames[valid], self.chunk)
+        self.cache.save(key, features=features, mask=valid, face_found=np.int8(-1 if found is None else found))
+        return features, valid
+
+
+def _embed_on_ray(embedder: _Embedder, todo: list, on_error: str, errors: dict, no_face: list,
+                  workers: int | None, address: str | None) -> Iterable:
+    """Embed `todo` on Ray actors that write the cache; yield the items embedded, applying on_error
+    on the driver as the local engine does."""
+    rows = [dict(index=i, path=path, key=key) for i, path, key in todo]
+    items = {i: (i, path, key) for i, path, key in todo}
+    for row in ray_engine.map_rows(rows, _RayEmbedWorker, (embedder,), workers=workers, address=address):
+        item = items[int(row["index"])]
+        status, message = str(row["status"]), str(row["error"])
+        result = (util.NoFaceError(message) if status == "no_face" else util.VideoReadError(message)
+                  if status == "error" else (None, None, {-1: None, 0: False, 1: True}[int(row["found"])]))
+        if _usable(item[1], result, on_error, errors, no_face):
+            yield item
+
+
+class _RayEmbedWorker:
+    """A Ray actor: builds the backbone once, then embeds each batch of videos into the cache,
+    decoding the next video while the current one runs through the backbone."""
+
+    def __init__(self, embedder: _Embedder):
+        self.embedder = embedder
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        todo = [(int(i), str(p), str(k)) for i, p, k in zip(batch["index"], batch["path"], batch["key"])]
+        status, error, found = [], [], []
+        for (_, _, key), result in _decode_ahead(todo, self.embedder.read, workers=2):
+            ray_engine.fault_hook()
+            if isinstance(result, util.VideoReadError):
+                status.append("no_face" if isinstance(result, util.NoFaceError) else "error")
+                error.append(str(result))
+                found.append(-1)
+                continue
+            frames, valid, face = result
+            self.embedder.embed(key, frames, valid, face)
+            status.append("ok")
+            error.append("")
+            found.append(-1 if face is None else int(face))
+        return dict(index=batch["index"], status=np.array(status), error=np.array(error), found=np.array(found, np.int8))
 
 
 def _sampling_seed(strategy: str, seed: int | None) -> int | None:
@@ -157,22 +244,28 @@ def _read_videos(todo: list, read, workers: int, on_error: str, errors: dict, no
     try:
         for item, result in _decode_ahead(todo, read, workers):
             progress.update(1)
-            path = item[1]
-            if isinstance(result, util.NoFaceError):  # the face settings ask for these to be skipped
-                errors[path] = str(result)
-                warnings.warn(f"Skipped video without a face {path}", stacklevel=4)
-            elif isinstance(result, util.VideoReadError):
-                if on_error == "raise":
-                    raise result
-                errors[path] = str(result)
-                warnings.warn(f"Skipped unreadable video {path}: {result}", stacklevel=4)
-            else:
-                frames, valid, found = result
-                if found is False:
-                    no_face.append(path)
-                yield item, frames, valid, found
+            if _usable(item[1], result, on_error, errors, no_face):
+                yield (item, *result)
     finally:
         progress.close()
+
+
+def _usable(path: str, result, on_error: str, errors: dict, no_face: list) -> bool:
+    """Whether a video's read `result` (frames, valid, found) or VideoReadError can be embedded:
+    on_error applied, skips recorded in `errors` with a warning, faceless videos in `no_face`."""
+    if isinstance(result, util.NoFaceError):  # the face settings ask for these to be skipped
+        errors[path] = str(result)
+        warnings.warn(f"Skipped video without a face {path}", stacklevel=5)
+        return False
+    if isinstance(result, util.VideoReadError):
+        if on_error == "raise":
+            raise result
+        errors[path] = str(result)
+        warnings.warn(f"Skipped unreadable video {path}: {result}", stacklevel=5)
+        return False
+    if result[2] is False:
+        no_face.append(path)
+    return True
 
 
 def _decode_ahead(todo: list, read, workers: int) -> Iterable:
@@ -338,7 +431,7 @@ RUN_OPTIONS = dict(
     weights="imagenet", epochs=100, batch_size=16, learning_rate=1e-5, patience=10, seed=42,
     optimizer="adam", schedule="constant", warmup_epochs=0, weight_decay=0.0, label_smoothing=0.0,
     strategy="uniform", face_crop=False, cache_dir=None, save_dir="saved_models", run_name=None,
-    val_size=0.15, test_size=0.15, compression="c23", embed_batch_size=32, verbose=1,
+    val_size=0.15, test_size=0.15, compression="c23", embed_batch_size=32, distribution=None, verbose=1,
 )
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("constant", "cosine")  # cosine: linear warm-up over `warmup_epochs`, then cosine decay to 0
@@ -371,6 +464,9 @@ def train_test_classifier(
     mean of its frames' (`video_score="confident"`: the DFDC winner's rule). Its options:
     {image_options}.
 
+    `distribution="data_parallel"` trains on every local device with
+    `keras.distribution.DataParallel` (JAX backend; `batch_size` a multiple of the device count).
+
     >>> labels, model, (loss, acc) = train_test_classifier(
     ...     "data/demo", 16, "MobileNetV2", weights="random", epochs=20, learning_rate=1e-3)  # doctest: +SKIP
     """
@@ -389,22 +485,28 @@ def train_test_classifier(
     data = {s: (features[r], run.labels[r]) for s, r in rows.items()}
 
     keras.utils.set_random_seed(opts["seed"])
-    model = build_classifier(num_frames, spec.feature_dim, **head)
-    if head["normalize"]:
-        set_feature_stats(model, features[rows["train"]], mask[rows["train"]])
-    x_train, y_train = data["train"]
-    _compile(model, opts, steps_per_epoch=-(-len(y_train) // opts["batch_size"]))
-    started = time.time()
-    fit = model.fit(
-        x_train, y_train, validation_data=data["val"], epochs=opts["epochs"], batch_size=opts["batch_size"],
-        class_weight=_class_weight(y_train), shuffle=True, verbose=2 if opts["verbose"] else 0,
-        callbacks=[_early_stopping(opts)],
-    )
-    train_seconds = time.time() - started
-    # One predict over val and test (each new shape costs a trace); the test loss and
-    # accuracy are those of `model.evaluate`, computed from the same scores.
-    x_val = data["val"][0]
-    joint = model.predict(np.concatenate([x_val, data["test"][0]]), verbose=0).ravel()
+    devices = check_distribution(opts["distribution"], opts["batch_size"])
+    with distribution_scope(opts["distribution"]):
+        model = build_classifier(num_frames, spec.feature_dim, **head)
+        if head["normalize"]:
+            set_feature_stats(model, features[rows["train"]], mask[rows["train"]])
+        x_train, y_train = data["train"]
+        _compile(model, opts, steps_per_epoch=-(-len(y_train) // opts["batch_size"]))
+        class_weight = _class_weight(y_train)
+        x, y, weight = pad_rows(x_train, y_train, np.array([class_weight[y] for y in y_train], np.float32), devices)
+        started = time.time()
+        fit = model.fit(
+            x, y, sample_weight=weight, validation_data=pad_rows(*data["val"], np.ones(len(data["val"][1]), np.float32), devices),
+            epochs=opts["epochs"], batch_size=opts["batch_size"], shuffle=True, verbose=2 if opts["verbose"] else 0,
+            callbacks=[_early_stopping(opts)],
+        )
+        train_seconds = time.time() - started
+        # One predict over val and test (each new shape costs a trace); the test loss and
+        # accuracy are those of `model.evaluate`, computed from the same scores.
+        x_val, x_test = data["val"][0], data["test"][0]
+        joint = np.concatenate([x_val, x_test])
+        padded = pad_rows(joint, np.zeros(len(joint)), np.zeros(len(joint)), devices)[0]
+        joint = model.predict(padded, batch_size=opts["batch_size"], verbose=0).ravel()[: len(joint)]
     scores = {"val": joint[: len(x_val)], "test": joint[len(x_val) :]}
     metrics = {s: binary_metrics(data[s][1], scores[s]) for s in ("val", "test")}
     config = dict(
@@ -424,28 +526,29 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
                                           opts["strategy"], opts["seed"], quiet=not opts["verbose"])
     rows = run.drop_unusable(np.array([f is not None for f in files]), errors, no_face)
     keras.utils.set_random_seed(opts["seed"])
+    devices = check_distribution(opts["distribution"], opts["batch_size"])
     sets = {
         split: FrameDataset([files[i] for i in np.flatnonzero(r)], run.labels[r], opts["batch_size"],
                             shuffle=split == "train", augment=split == "train" and bool(opts["augment"]),
                             seed=opts["seed"], class_weight=_class_weight(run.labels[r]) if split == "train" else None,
-                            workers=2)
+                            pad_to=devices, workers=2)
         for split, r in rows.items()
     }
-    model = coatnet.build_coatnet(variant, image_size, num_classes=1, classifier_activation="sigmoid")
-    if weights is not None:
-        model.load_weights(weights)
-    _compile(model, opts, steps_per_epoch=len(sets["train"]))
-    started = time.time()
-    fit = model.fit(sets["train"], validation_data=sets["val"], epochs=opts["epochs"],
-                    verbose=2 if opts["verbose"] else 0, callbacks=[_early_stopping(opts)])
-    train_seconds = time.time() - started
-
     metrics, scores = {}, {}
-    for split in ("val", "test"):
-        frames = sets[split]
-        frame_scores, scores[split] = _score_frames(model, frames, opts["video_score"])
-        metrics[split] = binary_metrics(frames.labels, scores[split])
-        metrics[f"{split}_frames"] = binary_metrics(frames.labels[frames.video_ids], frame_scores)
+    with distribution_scope(opts["distribution"]):
+        model = coatnet.build_coatnet(variant, image_size, num_classes=1, classifier_activation="sigmoid")
+        if weights is not None:
+            model.load_weights(weights)
+        _compile(model, opts, steps_per_epoch=len(sets["train"]))
+        started = time.time()
+        fit = model.fit(sets["train"], validation_data=sets["val"], epochs=opts["epochs"],
+                        verbose=2 if opts["verbose"] else 0, callbacks=[_early_stopping(opts)])
+        train_seconds = time.time() - started
+        for split in ("val", "test"):
+            frames = sets[split]
+            frame_scores, scores[split] = _score_frames(model, frames, opts["video_score"])
+            metrics[split] = binary_metrics(frames.labels, scores[split])
+            metrics[f"{split}_frames"] = binary_metrics(frames.labels[frames.video_ids], frame_scores)
     config = dict(img_model_name=variant, input_size=[image_size, image_size], head=model.name,
                   weights=None if weights is None else str(Path(weights).resolve()),
                   **{k: opts[k] for k in ("image_size", "augment", "video_score")})
@@ -454,7 +557,7 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
 
 def _score_frames(model: keras.Model, frames: FrameDataset, how: str) -> tuple[np.ndarray, np.ndarray]:
     """`(P(fake) per frame, P(fake) per video)` of an image classifier over `frames`."""
-    frame_scores = model.predict(frames, verbose=0).ravel()
+    frame_scores = model.predict(frames, verbose=0).ravel()[: len(frames.video_ids)]  # without padding rows
     return frame_scores, video_scores(frame_scores, frames.video_ids, len(frames.files), how)
 
 
@@ -625,6 +728,7 @@ def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tu
         if isinstance(opts[name], bool) or not isinstance(opts[name], (int, float)) or not 0 <= opts[name] < 1:
             raise ValueError(f"Received: {name}={opts[name]!r}. Expected a float in [0, 1).")
     check_int("warmup_epochs", opts["warmup_epochs"], 0)
+    check_distribution(opts["distribution"], opts["batch_size"])
     for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
         if opts[name] not in valid:
             raise ValueError(f"Received: {name}={opts[name]!r}. Expected one of {valid}.")
@@ -701,7 +805,7 @@ def _save_run(run_dir: Path, model, config, metrics, history, videos, scores: pd
 
 # --------------------------------------------------------------------------- search
 
-_NOT_IN_RUN_IDENTITY = ("verbose", "save_dir", "cache_dir", "run_name")
+_NOT_IN_RUN_IDENTITY = ("verbose", "save_dir", "cache_dir", "run_name", "distribution")  # same results
 
 
 def search(
@@ -925,3 +1029,56 @@ def _score_videos(run_dir, config: dict, paths: list[str]) -> tuple[np.ndarray, 
     if ok.any():
         scores[ok] = model.predict(features[ok], verbose=0).ravel()
     return scores, errors
+
+
+# --------------------------------------------------------------------------- one video, explained
+
+
+def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
+                  max_side: int = 320) -> dict[str, Any]:
+    """What a run sees and says about one video: P(fake), its label, the sampled frames and faces.
+
+    Returns a dict: `score` (P(fake), as `predict_video` gives it), `threshold` (the run's,
+    from metrics.json) and `label` ("FAKE" when score >= threshold, else "REAL"); `frames`
+    uint8 RGB `(n, H, W, 3)`, the frames the run samples, shrunk to at most `max_side`
+    pixels; `boxes` `(n, 4)`, the tracked face `(x, y, w, h)` in those frames, None when the
+    run does not crop faces or found none; `face_found` (None without face crops);
+    `frame_scores` `(n,)`, P(fake) per frame for CoAtNet runs, None for sequence heads (one
+    score per video). `cache_dir` replaces the run's cache for this video's embeddings,
+    crops and face boxes (the web app gives uploads a temp dir). Raises VideoReadError for
+    a file that is not a readable video.
+
+    >>> result = explain_video("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
+    >>> result["label"], round(result["score"], 2), result["frames"].shape  # doctest: +SKIP
+    ('FAKE', 0.93, (32, 240, 320, 3))
+    """
+    config = _read_config(run_dir)
+    metrics_file = Path(run_dir) / "metrics.json"
+    if not metrics_file.is_file():
+        raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no metrics.json. "
+                                "Expected a finished run folder.")
+    threshold = float(json.loads(metrics_file.read_text()).get("test", {}).get("threshold", 0.5))
+    if cache_dir is not None:
+        config = {**config, "cache_dir": str(cache_dir)}
+    face = FaceCrop(**config["face_crop"]) if config.get("face_crop") else False
+    cache = Path(config.get("cache_dir") or default_cache_dir())
+    # Frames first: a bad file fails before any model loads, and the face boxes found here
+    # are cached under the key the scoring below reads them with.
+    frames, boxes = util.read_frames_and_boxes(path, config["num_frames"], config["strategy"],
+                                               _sampling_seed(config["strategy"], config["seed"]), face, max_side,
+                                               cache)
+    frame_scores = None
+    if coatnet.canonical_name(config["img_model_name"]):
+        files, errors, _ = _cache_crops([str(path)], config["num_frames"], config["image_size"], face, cache,
+                                        config["strategy"], config["seed"])
+        if not errors:
+            frame_scores, scores = _score_frames(load_classifier(run_dir),
+                                                 FrameDataset(files, [0], config["batch_size"]), config["video_score"])
+    else:
+        scores, errors = _score_videos(run_dir, config, [str(path)])
+    if errors:
+        raise util.VideoReadError(errors[str(path)])
+    score = float(scores[0])
+    return {"score": score, "threshold": threshold, "label": "FAKE" if score >= threshold else "REAL",
+            "frames": frames, "boxes": boxes, "face_found": (boxes is not None) if face else None,
+            "frame_scores": frame_scores}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 from pathlib import Path
 
 import cv2
@@ -19,6 +21,11 @@ def make_frames(num_frames: int, height: int = 48, width: int = 64, seed: int = 
         x = (i * 3) % (width - 12)
         frame[8:20, x : x + 12] = (255, 40 + (i * 7) % 200, 30)
     return frames
+
+
+def require(module: str):
+    """Import an optional extra (ray, jax): skip where it is missing, but fail on CI, which installs them all."""
+    return importlib.import_module(module) if os.environ.get("CI") else pytest.importorskip(module)
 
 
 def decode_all(path) -> np.ndarray:

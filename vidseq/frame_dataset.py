@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from vidseq.augment import augment_face
+from vidseq.distribution import pad_rows
 
 VIDEO_SCORES = ("mean", "confident")
 
@@ -26,11 +27,13 @@ class FrameDataset(keras.utils.PyDataset):
     reshuffled across videos every epoch; with `augment`, each image goes through
     `augment_face`. Both are seeded by `(seed, epoch, batch)`, so a run is reproducible
     whatever the number of loader workers. `class_weight` weights each label's frames.
+    `pad_to` pads the last batch with zero-weight copies to a multiple of that many rows
+    (data-parallel training splits every batch evenly between devices).
     """
 
     def __init__(self, files: Sequence[str | os.PathLike], labels: Sequence[int], batch_size: int,
                  shuffle: bool = False, augment: bool = False, seed: int = 0,
-                 class_weight: dict[int, float] | None = None, **kwargs):
+                 class_weight: dict[int, float] | None = None, pad_to: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.files, self.labels = [str(f) for f in files], np.asarray(labels, np.int64)
         counts = [len(np.load(f, mmap_mode="r")) for f in self.files]
@@ -38,6 +41,7 @@ class FrameDataset(keras.utils.PyDataset):
         self.frame_ids = np.concatenate([np.arange(n) for n in counts]) if counts else np.zeros(0, np.int64)
         self.batch_size, self.shuffle, self.augment, self.seed = batch_size, shuffle, augment, seed
         self.class_weight = class_weight or {0: 1.0, 1: 1.0}
+        self.pad_to = pad_to
         self.epoch = 0
         self.order = self._order()
 
@@ -58,7 +62,7 @@ class FrameDataset(keras.utils.PyDataset):
             images.append(augment_face(np.asarray(image), rng) if self.augment else image)
         labels = self.labels[self.video_ids[rows]]
         weights = np.array([self.class_weight[int(y)] for y in labels], np.float32)
-        return np.stack(images).astype(np.float32), labels.astype(np.float32), weights
+        return pad_rows(np.stack(images).astype(np.float32), labels.astype(np.float32), weights, self.pad_to)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
