@@ -129,6 +129,7 @@ def test_broken_video_raise_or_skip(dataset, good_paths):
 @pytest.mark.parametrize("kwargs,match", [
     (dict(num_frames=0), "num_frames=0"), (dict(on_error="ignore"), "on_error='ignore'"),
     (dict(batch_size=0), "batch_size=0"), (dict(strategy="every"), "strategy='every'"),
+    (dict(engine="spark"), "engine='spark'"), (dict(engine="ray"), "cache_dir=None"),
 ])
 def test_embed_bad_arguments(good_paths, kwargs, match):
     kwargs = {"num_frames": 4, **kwargs}
@@ -390,6 +391,13 @@ def test_compare_saved_models(finished_run):
     assert list(table.test_auc.dropna()) == sorted(table.test_auc.dropna(), reverse=True)
 
 
+def test_ray_engine_without_ray_says_how_to_install(good_paths, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    with pytest.raises(ValueError, match=r'pip install "vidseq\[ray\]"'):
+        model_builder.embed_videos(good_paths, 4, BACKBONE, weights="random", cache_dir=tmp_path, engine="ray")
+
+
 @pytest.mark.parametrize("kwargs,error,match", [
     (dict(optimiser="sgd"), ValueError, "optimiser"),
     (dict(learning_rate=5), ValueError, "learning_rate=5"),
@@ -397,6 +405,7 @@ def test_compare_saved_models(finished_run):
     (dict(weights="imagenet22k"), ValueError, "weights='imagenet22k'"),
     (dict(run_name="a/b"), ValueError, "run_name='a/b'"),
     (dict(val_size=0.0), ValueError, "'val' split of 0 video"),
+    (dict(distribution="data_parallel"), ValueError, "JAX backend"),
 ])
 def test_bad_options_fail_before_any_video_is_read(dataset, tmp_path, monkeypatch, kwargs, error, match):
     monkeypatch.setattr(util, "grab_frames", lambda *a, **k: pytest.fail("read a video before validating"))
