@@ -39,8 +39,8 @@ from vidseq.plots import plot_frames, plot_leaderboard, plot_learning_curves, pl
 
 __all__ = [
     "BACKBONES", "LABELS", "embed_videos", "build_classifier", "train_test_classifier",
-    "compare_saved_models", "load_classifier", "predict_video", "evaluate", "search", "check_run_options",
-    "default_cache_dir",
+    "compare_saved_models", "load_classifier", "predict_video", "explain_video", "evaluate", "search",
+    "check_run_options", "default_cache_dir",
 ]
 
 LABELS = ["real", "fake"]  # class names by output index: the sigmoid output is P(fake)
@@ -962,7 +962,7 @@ def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike) -> float:
     >>> predict_video("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
     0.93
     """
-    scores, errors = _score_videos(run_dir, _read_config(run_dir), [str(path)])
+    scores, errors, _ = _score_videos(run_dir, _read_config(run_dir), [str(path)])
     if errors:
         raise util.VideoReadError(errors[str(path)])
     return float(scores[0])
@@ -990,7 +990,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
         videos = videos[videos.split == split].reset_index(drop=True)
     if videos.empty:
         raise ValueError(f"Received: split={split!r}, which holds no videos of {str(data_dir)!r}.")
-    scores, errors = _score_videos(run_dir, config, videos.path.tolist())
+    scores, errors, _ = _score_videos(run_dir, config, videos.path.tolist())
     ok = ~np.isnan(scores)
     labels = videos.label.to_numpy()
     name = re.sub(r"[^\w.+-]", "_", Path(data_dir).resolve().name) + ("" if split == "test" else f"-{split}")
@@ -1003,39 +1003,48 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     return metrics
 
 
-def _score_videos(run_dir, config: dict, paths: list[str]) -> tuple[np.ndarray, dict[str, str]]:
-    """P(fake) per video as the run computes it (NaN where skipped), and `{path: error}`."""
+def _run_face_and_cache(config: dict) -> tuple[FaceCrop | bool, Path]:
+    """A run's face-crop settings and cache folder, from its config."""
     face = FaceCrop(**config["face_crop"]) if config.get("face_crop") else False
-    cache_dir = Path(config.get("cache_dir") or default_cache_dir())
+    return face, Path(config.get("cache_dir") or default_cache_dir())
+
+
+def _score_videos(run_dir, config: dict, paths: list[str], model: keras.Model | None = None):
+    """P(fake) per video as the run computes it (NaN where skipped), `{path: error}`, and for
+    CoAtNet runs each video's per-frame scores (None otherwise). `model`: the run's, if loaded."""
+    face, cache_dir = _run_face_and_cache(config)
     scores = np.full(len(paths), np.nan)
     if coatnet.canonical_name(config["img_model_name"]):
-        model = load_classifier(run_dir)
+        model = model or load_classifier(run_dir)
         files, errors, _ = _cache_crops(paths, config["num_frames"], config["image_size"], face, cache_dir,
                                         config["strategy"], config["seed"])
-        ok = np.array([f is not None for f in files])
-        if ok.any():
-            frames = FrameDataset([f for f in files if f is not None], np.zeros(ok.sum(), int), config["batch_size"])
-            scores[ok] = _score_frames(model, frames, config["video_score"])[1]
-        return scores, errors
+        ok = np.flatnonzero([f is not None for f in files])
+        frame_scores = [None] * len(paths)
+        if len(ok):
+            frames = FrameDataset([files[i] for i in ok], np.zeros(len(ok), int), config["batch_size"])
+            per_frame, scores[ok] = _score_frames(model, frames, config["video_score"])
+            for video, i in enumerate(ok):
+                frame_scores[i] = per_frame[frames.video_ids == video]
+        return scores, errors, frame_scores
     identity = backbones.weights_identity(config["weights"])
     if identity != config["weights_identity"]:
         raise ValueError(f"The run's backbone weights changed: trained with {config['weights_identity']!r}, "
                          f"now {config['weights']!r} gives {identity!r}. Its scores would be meaningless.")
-    model = load_classifier(run_dir)
+    model = model or load_classifier(run_dir)
     features, mask, errors, _ = _embed(paths, config["num_frames"], config["img_model_name"], config["weights"],
                                        cache_dir, face, config.get("embed_batch_size", 32), "skip", config["strategy"],
                                        config["seed"], 2)
     ok = mask.any(axis=1)
     if ok.any():
         scores[ok] = model.predict(features[ok], verbose=0).ravel()
-    return scores, errors
+    return scores, errors, None
 
 
 # --------------------------------------------------------------------------- one video, explained
 
 
 def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
-                  max_side: int = 320) -> dict[str, Any]:
+                  max_side: int = 320, model: keras.Model | None = None) -> dict[str, Any]:
     """What a run sees and says about one video: P(fake), its label, the sampled frames and faces.
 
     Returns a dict: `score` (P(fake), as `predict_video` gives it), `threshold` (the run's,
@@ -1045,8 +1054,9 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     run does not crop faces or found none; `face_found` (None without face crops);
     `frame_scores` `(n,)`, P(fake) per frame for CoAtNet runs, None for sequence heads (one
     score per video). `cache_dir` replaces the run's cache for this video's embeddings,
-    crops and face boxes (the web app gives uploads a temp dir). Raises VideoReadError for
-    a file that is not a readable video.
+    crops and face boxes (the web app gives uploads a temp dir). `model`: the run's model
+    when already loaded (`load_classifier`), so that scoring many videos loads it once.
+    Raises VideoReadError for a file that is not a readable video.
 
     >>> result = explain_video("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
     >>> result["label"], round(result["score"], 2), result["frames"].shape  # doctest: +SKIP
@@ -1060,25 +1070,16 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     threshold = float(json.loads(metrics_file.read_text()).get("test", {}).get("threshold", 0.5))
     if cache_dir is not None:
         config = {**config, "cache_dir": str(cache_dir)}
-    face = FaceCrop(**config["face_crop"]) if config.get("face_crop") else False
-    cache = Path(config.get("cache_dir") or default_cache_dir())
+    face, cache = _run_face_and_cache(config)
     # Frames first: a bad file fails before any model loads, and the face boxes found here
     # are cached under the key the scoring below reads them with.
     frames, boxes = util.read_frames_and_boxes(path, config["num_frames"], config["strategy"],
                                                _sampling_seed(config["strategy"], config["seed"]), face, max_side,
                                                cache)
-    frame_scores = None
-    if coatnet.canonical_name(config["img_model_name"]):
-        files, errors, _ = _cache_crops([str(path)], config["num_frames"], config["image_size"], face, cache,
-                                        config["strategy"], config["seed"])
-        if not errors:
-            frame_scores, scores = _score_frames(load_classifier(run_dir),
-                                                 FrameDataset(files, [0], config["batch_size"]), config["video_score"])
-    else:
-        scores, errors = _score_videos(run_dir, config, [str(path)])
+    scores, errors, frame_scores = _score_videos(run_dir, config, [str(path)], model)
     if errors:
         raise util.VideoReadError(errors[str(path)])
     score = float(scores[0])
     return {"score": score, "threshold": threshold, "label": "FAKE" if score >= threshold else "REAL",
             "frames": frames, "boxes": boxes, "face_found": (boxes is not None) if face else None,
-            "frame_scores": frame_scores}
+            "frame_scores": None if frame_scores is None else frame_scores[0]}

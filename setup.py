@@ -24,7 +24,13 @@ setup(
         "imageio-ffmpeg>=0.8",
         "tqdm>=4.70",
     ],
-    # The slow tier executes the experiments/ notebooks headlessly.
-    extras_require={"test": ["pytest>=9.0", "nbclient>=0.11", "nbformat>=5.11", "ipykernel>=7.4"]},
+    # Optional extras: the web app, Ray extraction, multi-device training (JAX). Tests use
+    # them all: the slow tier executes the notebooks headlessly and drives the app in
+    # Debian's chromium through Playwright (no browser download).
+    extras_require={"test": ["pytest>=9.0", "nbclient>=0.11", "nbformat>=5.11", "ipykernel>=7.4",
+                             "streamlit>=1.67", "playwright>=1.65", "ray[data]>=2.60", "jax>=0.10"],
+                    "app": ["streamlit>=1.67"],
+                    "ray": ["ray[data]>=2.60"],
+                    "jax": ["jax>=0.10"]},
     entry_points={"console_scripts": ["vidseq=vidseq.cli:main"]},
 )

@@ -1,7 +1,7 @@
-"""The `vidseq` command: demo, extract, train, search, evaluate, compare, predict.
+"""The `vidseq` command: demo, extract, train, search, evaluate, compare, predict, app.
 
-Heavy modules (TensorFlow via model_builder) are imported inside the subcommands, so
-`vidseq --help` answers at once. Errors print one line, not a traceback.
+Heavy modules (TensorFlow via model_builder, Streamlit) are imported inside the subcommands,
+so `vidseq --help` answers at once. Errors print one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from vidseq.backbones import BACKBONES, ImageNetUnavailable
 
@@ -66,6 +66,8 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compression", default=s, help="FaceForensics++/DFD compression: raw, c23 (default) or c40")
     p.add_argument("--save-dir", default=s, help="default saved_models")
     p.add_argument("--run-name", default=s)
+    p.add_argument("--distribution", choices=["data_parallel"], default=s,
+                   help="train on every local device (JAX backend: KERAS_BACKEND=jax)")
     head = p.add_argument_group("sequence head (backbone models)")
     head.add_argument("--rnn", type=_rnn, default=s, help="gru (default) | lstm | none (masked mean pooling)")
     head.add_argument("--rnn-units", type=int, nargs="+", default=s, help="default 256 256")
@@ -102,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_embedding_args(p)
     p.add_argument("--batch-size", type=int, default=32, help="frames per backbone batch")
     p.add_argument("--compression", default="c23")
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="ray: embed on a Ray cluster (pip install \"vidseq[ray]\"); cache and videos on shared storage")
+    p.add_argument("--address", default=None, help="Ray cluster address (auto: the one `ray start` made here)")
+    p.add_argument("--workers", type=int, default=None, help="Ray actors (default: one per GPU, else one per node using all its CPUs)")
 
     p = sub.add_parser("train", help="train and test one classifier (sequence head, or CoAtNet)")
     p.add_argument("data_dir")
@@ -128,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="P(fake) of a video with a saved run")
     p.add_argument("video")
     p.add_argument("--run", required=True, help="a run folder under saved_models/")
+
+    p = sub.add_parser("app", help="the web page: score videos with saved runs, browse the leaderboard")
+    p.add_argument("--save-dir", default="saved_models", help="the folder of saved runs (default saved_models)")
+    p.add_argument("--data-dir", default=None, help="a folder to pick videos from (default: the run's own data)")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8501, help="default 8501")
     return parser
 
 
@@ -166,6 +178,7 @@ def cmd_extract(args) -> int:
     features, mask = model_builder.embed_videos(
         videos.path, args.num_frames, args.img_model_name, args.weights, args.cache_dir or model_builder.default_cache_dir(),
         _face_crop(args), batch_size=args.batch_size, on_error="skip", strategy=args.strategy, seed=args.seed,
+        engine=args.engine, ray_workers=args.workers, ray_address=args.address,
     )
     skipped = int((~mask.any(axis=1)).sum())
     print(f"Embedded {len(videos) - skipped} of {len(videos)} videos: features {features.shape}; skipped {skipped}.")
@@ -252,6 +265,28 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_app(args) -> NoReturn:
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise ValueError('Received: vidseq app without Streamlit installed. Expected it: pip install "vidseq[app]".')
+    for flag, folder in (("--save-dir", args.save_dir), ("--data-dir", args.data_dir)):
+        if folder is not None and not Path(folder).is_dir():
+            raise ValueError(f"Received: {flag} {folder!r}, which is not a directory.")
+    if not 1 <= args.port <= 65535:
+        raise ValueError(f"Received: --port {args.port}. Expected a port number in [1, 65535].")
+    command = [sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("app.py")),
+               "--server.address", args.host, "--server.port", str(args.port), "--server.headless", "true",
+               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "viewer", "--", "--save-dir", args.save_dir]
+    if args.data_dir is not None:
+        command += ["--data-dir", args.data_dir]
+    print(f"vidseq app: http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    os.execv(sys.executable, command)  # Streamlit becomes this process: Ctrl-C and kill reach it directly
+
+
 def _face_crop(args):
     from vidseq.faces import FaceCrop
 
@@ -271,7 +306,7 @@ def _print_leaderboard(table) -> None:
 
 
 COMMANDS = {"demo": cmd_demo, "extract": cmd_extract, "train": cmd_train, "search": cmd_search,
-            "evaluate": cmd_evaluate, "compare": cmd_compare, "predict": cmd_predict}
+            "evaluate": cmd_evaluate, "compare": cmd_compare, "predict": cmd_predict, "app": cmd_app}
 
 if __name__ == "__main__":
     sys.exit(main())
