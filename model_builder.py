@@ -195,7 +195,8 @@ def _embed_on_ray(embedder: _Embedder, todo: list, on_error: str, errors: dict, 
     on the driver as the local engine does."""
     rows = [dict(index=i, path=path, key=key) for i, path, key in todo]
     items = {i: (i, path, key) for i, path, key in todo}
-    for row in ray_engine.map_rows(rows, _RayEmbedWorker, (embedder,), workers=workers, address=address):
+    # Batches of 16 videos: decoding overlaps inference within a batch, not across two.
+    for row in ray_engine.map_rows(rows, _RayEmbedWorker, (embedder,), 16, workers, address):
         item = items[int(row["index"])]
         status, message = str(row["status"]), str(row["error"])
         result = (util.NoFaceError(message) if status == "no_face" else util.VideoReadError(message)

@@ -61,9 +61,12 @@ def map_rows(rows: Sequence[dict], worker_class: type, worker_args: tuple, batch
     import ray
 
     connect(address)
-    dataset = ray.data.from_items(list(rows), override_num_blocks=max(1, math.ceil(len(rows) / batch_size)))
+    resources = actor_resources(workers)
+    # Smaller batches when there are few rows, so that every actor gets some.
+    batch_size = max(1, min(batch_size, math.ceil(len(rows) / resources["concurrency"])))
+    dataset = ray.data.from_items(list(rows), override_num_blocks=math.ceil(len(rows) / batch_size))
     results = dataset.map_batches(worker_class, fn_constructor_args=worker_args, batch_size=batch_size,
-                                  batch_format="numpy", **actor_resources(workers))
+                                  batch_format="numpy", **resources)
     for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
         columns = list(batch)
         for values in zip(*(batch[c] for c in columns)):
