@@ -56,16 +56,21 @@ def video_factory(tmp_path_factory):
     return make
 
 
-@pytest.fixture(scope="session")
-def dataset(tmp_path_factory):
-    """A folders-layout dataset: 8 real, 8 fake (a brightened patch), and one broken file."""
-    root = tmp_path_factory.mktemp("dataset")
+def write_folders_dataset(root: Path, per_class: int, num_frames: int, fake_seed: int) -> Path:
+    """`per_class` real and fake clips under `root/{real,fake}/`; a fake has a brightened patch."""
     for label in ("real", "fake"):
-        for i in range(8):
-            frames = make_frames(12, 64, 96, seed=i + (100 if label == "fake" else 0))
+        for i in range(per_class):
+            frames = make_frames(num_frames, 64, 96, seed=i + (fake_seed if label == "fake" else 0))
             if label == "fake":
                 frames[:, 16:48, 24:72] = np.clip(frames[:, 16:48, 24:72].astype(int) + 90, 0, 255)
             write_video(root / label / f"{label}_{i}.mp4", frames, fps=10)
+    return root
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory):
+    """A folders-layout dataset: 8 real, 8 fake (a brightened patch), and one broken file."""
+    root = write_folders_dataset(tmp_path_factory.mktemp("dataset"), 8, 12, fake_seed=100)
     (root / "real" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
     return root
 

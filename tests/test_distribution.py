@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_frames, require
+from conftest import require, write_folders_dataset
 from vidseq.distribution import check_distribution, pad_rows
-from vidseq.video_io import write_video
 
 TWO_CPU_DEVICES = {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
 # Trains the same run on one device and on two, and prints what the test compares.
@@ -31,14 +30,7 @@ print("RESULT " + json.dumps(dict(devices=len(keras.distribution.list_devices())
 @pytest.fixture(scope="module")
 def twelve_videos(tmp_path_factory):
     """6 real and 6 fake clips: with val and test at 25%, 6 training videos split evenly over 2 devices."""
-    root = tmp_path_factory.mktemp("twelve")
-    for label in ("real", "fake"):
-        for i in range(6):
-            frames = make_frames(8, 64, 96, seed=i + (50 if label == "fake" else 0))
-            if label == "fake":
-                frames[:, 16:48, 24:72] = np.clip(frames[:, 16:48, 24:72].astype(int) + 90, 0, 255)
-            write_video(root / label / f"{label}_{i}.mp4", frames, fps=10)
-    return root
+    return write_folders_dataset(tmp_path_factory.mktemp("twelve"), 6, 8, fake_seed=50)
 
 
 def train_on_one_and_two_devices(data_dir, tmp_path, model_name: str, options: dict) -> dict:
