@@ -108,3 +108,14 @@ def test_a_killed_driver_resumes_with_only_the_missing_videos(video_factory, tmp
     after = finished(cache)
     assert mask.all() and len(after) == len(paths)
     assert all(after[f] == t for f, t in before.items()), "a finished video was recomputed"
+
+
+def test_cli_extract_on_ray(local_ray, dataset, tmp_path, capsys):
+    from vidseq import cli
+
+    with pytest.warns(UserWarning, match="broken.mp4"):
+        code = cli.main(["extract", str(dataset), "--engine", "ray", "--workers", "1", "--num-frames", "4",
+                         "--weights", "random", "--cache-dir", str(tmp_path)])
+    assert code == 0
+    assert "Embedded 16 of 17 videos" in capsys.readouterr().out
+    assert len(finished(tmp_path)) == 16
