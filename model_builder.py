@@ -198,9 +198,10 @@ def _embed_on_ray(embedder: _Embedder, todo: list, on_error: str, errors: dict, 
     # Batches of 16 videos: decoding overlaps inference within a batch, not across two.
     for row in ray_engine.map_rows(rows, _RayEmbedWorker, (embedder,), 16, workers, address):
         item = items[int(row["index"])]
-        status, message = str(row["status"]), str(row["error"])
-        result = (util.NoFaceError(message) if status == "no_face" else util.VideoReadError(message)
-                  if status == "error" else (None, None, {-1: None, 0: False, 1: True}[int(row["found"])]))
+        if row["status"] == "ok":  # the local engine's (frames, valid, found), frames left in the cache
+            result = (None, None, {-1: None, 0: False, 1: True}[int(row["found"])])
+        else:
+            result = (util.NoFaceError if row["status"] == "no_face" else util.VideoReadError)(str(row["error"]))
         if _usable(item[1], result, on_error, errors, no_face):
             yield item
 
@@ -227,7 +228,8 @@ class _RayEmbedWorker:
             status.append("ok")
             error.append("")
             found.append(-1 if face is None else int(face))
-        return dict(index=batch["index"], status=np.array(status), error=np.array(error), found=np.array(found, np.int8))
+        return {"index": batch["index"], "status": np.array(status), "error": np.array(error),
+                "found": np.array(found, np.int8)}
 
 
 def _sampling_seed(strategy: str, seed: int | None) -> int | None:
@@ -491,23 +493,22 @@ def train_test_classifier(
         model = build_classifier(num_frames, spec.feature_dim, **head)
         if head["normalize"]:
             set_feature_stats(model, features[rows["train"]], mask[rows["train"]])
-        x_train, y_train = data["train"]
-        _compile(model, opts, steps_per_epoch=-(-len(y_train) // opts["batch_size"]))
-        class_weight = _class_weight(y_train)
-        x, y, weight = pad_rows(x_train, y_train, np.array([class_weight[y] for y in y_train], np.float32), devices)
+        # Class weights as sample weights: padding rows (several devices) then weigh nothing.
+        class_weight = _class_weight(data["train"][1])
+        x, y, weight = pad_rows(devices, *data["train"], np.array([class_weight[y] for y in data["train"][1]],
+                                                                  np.float32))
+        val = pad_rows(devices, *data["val"], np.ones(len(data["val"][1]), np.float32))
+        _compile(model, opts, steps_per_epoch=-(-len(y) // opts["batch_size"]))
         started = time.time()
-        fit = model.fit(
-            x, y, sample_weight=weight, validation_data=pad_rows(*data["val"], np.ones(len(data["val"][1]), np.float32), devices),
-            epochs=opts["epochs"], batch_size=opts["batch_size"], shuffle=True, verbose=2 if opts["verbose"] else 0,
-            callbacks=[_early_stopping(opts)],
-        )
+        fit = model.fit(x, y, sample_weight=weight, validation_data=val, epochs=opts["epochs"],
+                        batch_size=opts["batch_size"], shuffle=True, verbose=2 if opts["verbose"] else 0,
+                        callbacks=[_early_stopping(opts)])
         train_seconds = time.time() - started
         # One predict over val and test (each new shape costs a trace); the test loss and
         # accuracy are those of `model.evaluate`, computed from the same scores.
-        x_val, x_test = data["val"][0], data["test"][0]
-        joint = np.concatenate([x_val, x_test])
-        padded = pad_rows(joint, np.zeros(len(joint)), np.zeros(len(joint)), devices)[0]
-        joint = model.predict(padded, batch_size=opts["batch_size"], verbose=0).ravel()[: len(joint)]
+        x_val = data["val"][0]
+        joint = np.concatenate([x_val, data["test"][0]])
+        joint = model.predict(pad_rows(devices, joint)[0], batch_size=opts["batch_size"], verbose=0).ravel()[: len(joint)]
     scores = {"val": joint[: len(x_val)], "test": joint[len(x_val) :]}
     metrics = {s: binary_metrics(data[s][1], scores[s]) for s in ("val", "test")}
     config = dict(
@@ -515,7 +516,7 @@ def train_test_classifier(
         weights=weights if weights in backbones.WEIGHT_KEYWORDS else str(Path(weights).resolve()),
         weights_identity=backbones.weights_identity(weights), **head,
     )
-    return run.finish(num_frames, model, config, metrics, fit, train_seconds, len(y_train), scores)
+    return run.finish(num_frames, model, config, metrics, fit, train_seconds, len(data["train"][1]), scores)
 
 
 def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: dict):

@@ -74,7 +74,8 @@ def test_data_parallel_needs_jax_and_an_even_batch():
 
 def test_pad_rows_adds_zero_weight_copies():
     x, y, w = np.arange(5.0)[:, None], np.arange(5), np.full(5, 2.0)
-    px, py, pw = pad_rows(x, y, w, 4)
+    px, py, pw = pad_rows(4, x, y, w)
     assert px.ravel().tolist() == [0, 1, 2, 3, 4, 0, 1, 2] and py.tolist() == [0, 1, 2, 3, 4, 0, 1, 2]
     assert pw.tolist() == [2, 2, 2, 2, 2, 0, 0, 0]
-    assert pad_rows(x, y, w, 5)[0] is x
+    assert pad_rows(5, x, y, w)[0] is x
+    assert pad_rows(2, x)[0].ravel().tolist() == [0, 1, 2, 3, 4, 0]

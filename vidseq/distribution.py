@@ -47,11 +47,12 @@ def distribution_scope(name: str | None) -> Iterator[None]:
         keras.distribution.set_distribution(previous)
 
 
-def pad_rows(x: np.ndarray, y: np.ndarray, weights: np.ndarray, multiple: int):
-    """`(x, y, weights)` padded to a multiple of `multiple` rows with zero-weight copies of the first rows."""
+def pad_rows(multiple: int, x: np.ndarray, y: np.ndarray | None = None, weights: np.ndarray | None = None):
+    """`(x, y, weights)` padded to a multiple of `multiple` rows: copies of the first rows, with
+    weight 0 (y and weights may be None: predict needs x only)."""
     extra = -len(x) % multiple
     if not extra:
         return x, y, weights
     rows = np.arange(extra) % len(x)
-    return (np.concatenate([x, x[rows]]), np.concatenate([y, y[rows]]),
-            np.concatenate([weights, np.zeros(extra, weights.dtype)]))
+    return (np.concatenate([x, x[rows]]), None if y is None else np.concatenate([y, y[rows]]),
+            None if weights is None else np.concatenate([weights, np.zeros(extra, weights.dtype)]))

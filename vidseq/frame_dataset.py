@@ -62,7 +62,7 @@ class FrameDataset(keras.utils.PyDataset):
             images.append(augment_face(np.asarray(image), rng) if self.augment else image)
         labels = self.labels[self.video_ids[rows]]
         weights = np.array([self.class_weight[int(y)] for y in labels], np.float32)
-        return pad_rows(np.stack(images).astype(np.float32), labels.astype(np.float32), weights, self.pad_to)
+        return pad_rows(self.pad_to, np.stack(images).astype(np.float32), labels.astype(np.float32), weights)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
