@@ -1017,7 +1017,7 @@ def _score_videos(run_dir, config: dict, paths: list[str], model: keras.Model | 
     face, cache_dir = _run_face_and_cache(config)
     scores = np.full(len(paths), np.nan)
     if coatnet.canonical_name(config["img_model_name"]):
-        model = model or load_classifier(run_dir)
+        model = load_classifier(run_dir) if model is None else model
         files, errors, _ = _cache_crops(paths, config["num_frames"], config["image_size"], face, cache_dir,
                                         config["strategy"], config["seed"])
         ok = np.flatnonzero([f is not None for f in files])
@@ -1032,7 +1032,7 @@ def _score_videos(run_dir, config: dict, paths: list[str], model: keras.Model | 
     if identity != config["weights_identity"]:
         raise ValueError(f"The run's backbone weights changed: trained with {config['weights_identity']!r}, "
                          f"now {config['weights']!r} gives {identity!r}. Its scores would be meaningless.")
-    model = model or load_classifier(run_dir)
+    model = load_classifier(run_dir) if model is None else model
     features, mask, errors, _ = _embed(paths, config["num_frames"], config["img_model_name"], config["weights"],
                                        cache_dir, face, config.get("embed_batch_size", 32), "skip", config["strategy"],
                                        config["seed"], 2)

@@ -74,6 +74,15 @@ def test_explain_video_is_predict_video_with_frames(save_dir, good_paths, tmp_pa
     assert (tmp_path / "embeddings").is_dir()  # this video's cache went where it was told
 
 
+def test_explain_video_uses_the_model_it_is_given(save_dir, good_paths, tmp_path, monkeypatch):
+    """The app loads a run's model once and passes it: no reload per video."""
+    run = save_dir / "tiny"
+    model = model_builder.load_classifier(run)
+    monkeypatch.setattr(model_builder, "load_classifier", lambda *a: pytest.fail("reloaded the run's model"))
+    result = model_builder.explain_video(good_paths[1], run, cache_dir=tmp_path, model=model)
+    assert 0 <= result["score"] <= 1
+
+
 def test_explain_video_face_boxes_and_no_face(save_dir, face_video, good_paths, tmp_path):
     result = model_builder.explain_video(face_video, save_dir / "tiny-faces", cache_dir=tmp_path)
     assert result["face_found"] is True and result["boxes"].shape == (NUM_FRAMES, 4)
