@@ -131,3 +131,12 @@ def test_plots_return_figures_and_write_pngs(tmp_path):
         assert isinstance(fig, Figure) and (tmp_path / name).stat().st_size > 1000
     legend = [t.get_text() for t in figures["roc.png"].axes[0].get_legend().get_texts()]
     assert any("EER" in t for t in legend) and any("AUC" in t for t in legend)
+
+
+def test_run_identity_ignores_where_and_how_a_run_is_computed(dataset):
+    """A search resumed with another cache, save dir or device layout skips its finished runs."""
+    _, _, opts = model_builder.check_run_options(6, "MobileNetV2", {})
+    name = model_builder._search_run_name(dataset, 6, "MobileNetV2", opts)
+    moved = {**opts, "cache_dir": "/elsewhere", "save_dir": "other", "distribution": "data_parallel", "verbose": 0}
+    assert model_builder._search_run_name(dataset, 6, "MobileNetV2", moved) == name
+    assert model_builder._search_run_name(dataset, 6, "MobileNetV2", {**opts, "seed": 7}) != name
