@@ -28,7 +28,8 @@ setup(
     # them all: the slow tier executes the notebooks headlessly and drives the app in
     # Debian's chromium through Playwright (no browser download).
     extras_require={"test": ["pytest>=9.0", "nbclient>=0.11", "nbformat>=5.11", "ipykernel>=7.4",
-                             "streamlit>=1.67", "playwright>=1.65", "ray[data]>=2.60", "jax>=0.10"],
+                             "streamlit>=1.67", "playwright>=1.65", "ray[data]>=2.60", "jax>=0.10",
+                             "psutil>=7.0"],
                     "app": ["streamlit>=1.67"],
                     "ray": ["ray[data]>=2.60"],
                     "jax": ["jax>=0.10"]},

@@ -2,12 +2,12 @@
 retries after a worker dies, resumes after the driver is killed (second tier: Ray starts slowly)."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
+import psutil
 import pytest
 
 import model_builder
@@ -87,15 +87,16 @@ def test_a_killed_driver_resumes_with_only_the_missing_videos(video_factory, tmp
         f"model_builder.embed_videos({paths!r}, 16, 'MobileNetV2', weights='random', cache_dir={str(cache)!r}, "
         "engine='ray', ray_workers=1)\n"
     )
-    # Its own process group: the kill takes down the driver and the local cluster it started.
-    driver = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": os.getcwd()},
-                              start_new_session=True)
+    driver = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": os.getcwd()})
     deadline = time.time() + 300
     while len(finished(cache)) < 2 and time.time() < deadline and driver.poll() is None:
         time.sleep(0.05)
-    os.killpg(driver.pid, signal.SIGKILL)
-    driver.wait()
-    time.sleep(5)  # the orphaned worker stops with its driver; let any write in flight land
+    # Kill the whole tree at once: Ray gives each worker its own process group, and a worker that
+    # outlives its driver for a few seconds would finish the batch and leave nothing to resume.
+    tree = [psutil.Process(driver.pid), *psutil.Process(driver.pid).children(recursive=True)]
+    for proc in tree:
+        proc.kill()
+    psutil.wait_procs(tree, timeout=30)
     before = finished(cache)
     assert 2 <= len(before) < len(paths), "the kill should land mid-run"
 
