@@ -32,7 +32,7 @@ from vidseq.checks import check_int, is_int
 from vidseq.video_io import write_video
 
 # Bump when the rendering changes, so that existing demo datasets are regenerated.
-GENERATOR_VERSION = 2  # 2: stronger blur and colour mismatch; heads balanced per class
+GENERATOR_VERSION = 3  # 2: stronger blur and colour mismatch; heads balanced per class. 3: blur relative to the face
 MANIFEST = "demo.json"
 CLASSES = ("real", "fake")  # index = label
 
@@ -88,7 +88,7 @@ class ClipPlan:
     colour_match: float  # 0 = source colours kept, 1 = fully matched to the target skin
     casts: np.ndarray  # (T, 3) colour offset of the patch per frame (a cast + flicker)
     feather: float  # mask edge blur, as a fraction of the face width
-    blur_sigma: float  # patch blur, in photo pixels
+    blur: float  # patch blur sigma, as a fraction of the face width
 
     def face_boxes(self) -> np.ndarray:
         """(T, 4) float face boxes (x, y, w, h) in frame pixels, one per frame."""
@@ -158,7 +158,7 @@ def plan_clip(
         colour_match=float(rng.uniform(0.1, 0.6)),
         casts=np.float32(rng.uniform(-16, 16, 3) + rng.uniform(0, 6) * rng.standard_normal((num_frames, 3))),
         feather=float(rng.uniform(0.06, 0.14)),
-        blur_sigma=float(rng.uniform(1.6, 3.0)),
+        blur=float(rng.uniform(0.019, 0.036)),
     )
 
 
@@ -233,7 +233,9 @@ def _swap_layers(plan: ClipPlan, scene: np.ndarray) -> tuple[tuple[slice, slice]
     affine = np.array([[tw / sw, 0, tx - sx * tw / sw], [0, th / sh, ty - sy * th / sh]])
     patch = cv2.warpAffine(np.ascontiguousarray(source), affine, (roi_w, roi_h),
                            flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
-    patch = cv2.GaussianBlur(patch, (0, 0), plan.blur_sigma)  # swapped faces come out soft
+    # Swapped faces come out soft: a face-swap model renders the face at a fixed size, so the
+    # blur scales with the face, whatever the photo's resolution.
+    patch = cv2.GaussianBlur(patch, (0, 0), plan.blur * w)
 
     # Elliptical mask over brows, eyes, nose and mouth; its edge feathered.
     mask = np.zeros((roi_h, roi_w), np.float32)
