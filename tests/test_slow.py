@@ -35,7 +35,10 @@ def test_demo_end_to_end(tmp_path):
     assert "TEST set: 12 videos (6 real, 6 fake)" in result.stdout
     runs = sorted((tmp_path / "saved_models").iterdir())
     assert len(runs) == 2 and all((run / "model.keras").is_file() for run in runs)
-    aucs = [json.loads((run / "metrics.json").read_text())["test"]["auc"] for run in runs]
+    aucs = {run.name: json.loads((run / "metrics.json").read_text())["test"]["auc"] for run in runs}
     print("demo test AUCs:", aucs)
-    assert max(aucs) >= 0.75, f"the demo did not learn: test AUCs {aucs}"
+    # README reports 0.94 for the GRU head on this machine; other training seeds give 0.83-0.97,
+    # so another CPU's rounding may move it a little, but a head that did not learn fails.
+    gru = next(auc for name, auc in aucs.items() if "gru64_avg" in name)
+    assert gru >= 0.8 and min(aucs.values()) >= 0.75, f"the demo did not learn: test AUCs {aucs}"
     assert all(json.loads((run / "config.json").read_text())["face_crop"] for run in runs)
