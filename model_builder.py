@@ -119,6 +119,7 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
                              "the cluster can read and write (a shared filesystem): Ray workers hand results over "
                              "through it.")
         ray_engine.check_ray()
+        ray_engine.check_address(ray_address)
     embedder = _Embedder(img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size)
     paths = [str(p) for p in paths]
     cache = DiskCache(cache_dir, "embeddings")

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ import pytest
 
 import model_builder
 import util
-from vidseq import backbones
+from vidseq import backbones, ray_engine
 
 BACKBONE = "MobileNetV2"
 
@@ -396,6 +397,23 @@ def test_ray_engine_without_ray_says_how_to_install(good_paths, tmp_path, monkey
     monkeypatch.setitem(sys.modules, "ray.data", None)
     with pytest.raises(ValueError, match=r'pip install "vidseq\[ray\]"'):
         model_builder.embed_videos(good_paths, 4, BACKBONE, weights="random", cache_dir=tmp_path, engine="ray")
+
+
+def test_ray_engine_fails_fast_at_an_address_where_nothing_answers(good_paths, tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    with socket.socket() as free:  # a port that was free a moment ago: connecting is refused
+        free.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{free.getsockname()[1]}"
+    monkeypatch.setattr(model_builder, "_Embedder", lambda *a: pytest.fail("started work before checking the address"))
+    with pytest.raises(ValueError, match=f"address='{address}', but nothing answers"):
+        model_builder.embed_videos(good_paths, 4, BACKBONE, weights="random", cache_dir=tmp_path, engine="ray",
+                                   ray_address=address)
+
+    with socket.socket() as server:  # something listening passes the check; "auto" is left to Ray
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        ray_engine.check_address(f"ray://127.0.0.1:{server.getsockname()[1]}")
+    ray_engine.check_address("auto")
 
 
 @pytest.mark.parametrize("kwargs,error,match", [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from typing import Any, Iterator, Sequence
 
 INSTALL_HINT = 'pip install "vidseq[ray]"'
@@ -27,6 +28,22 @@ def check_ray() -> None:
         import ray.data  # noqa: F401
     except ImportError as err:
         raise ValueError(f"Received: engine='ray', but Ray is not installed ({err}). Expected: {INSTALL_HINT}.") from err
+
+
+def check_address(address: str | None, timeout: float = 5.0) -> None:
+    """Fail fast when nothing answers at a "host:port" (or "ray://host:port") address: `ray.init`
+    would retry it for minutes. None, "auto" and other forms go to Ray unchecked."""
+    if address is None:
+        return
+    host, sep, port = address.split("://", 1)[-1].rpartition(":")
+    if not (sep and host and port.isdigit()):
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise ValueError(f"Received: address={address!r}, but nothing answers at {host}:{port} ({err}). Expected "
+                         "the address of a running Ray cluster's head (`ray start --head` prints it), or 'auto' "
+                         "on one of its nodes.") from err
 
 
 def connect(address: str | None = None) -> None:
