@@ -122,7 +122,7 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
         ray_engine.check_address(ray_address)
     embedder = _Embedder(img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size)
     paths = [str(p) for p in paths]
-    cache = DiskCache(cache_dir, "embeddings")
+    cache = embedder.cache
     features = np.zeros((len(paths), embedder.num_frames, embedder.spec.feature_dim), np.float32)
     mask = np.zeros((len(paths), embedder.num_frames), bool)
     no_face: list[str] = []
