@@ -1,4 +1,4 @@
-"""Data layer: find videos, split them without leakage, sample and decode frames.
+"""Data layer: find videos, split them without identity leaks, sample and decode frames.
 
 Nothing here imports TensorFlow, so `import util` is cheap.
 
@@ -10,19 +10,19 @@ Nothing here imports TensorFlow, so `import util` is cheap.
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
-import pandas as pd
 
 from vidseq.cache import DiskCache, cache_key
 from vidseq.checks import check_int
 from vidseq.faces import FaceCrop, crop_face, detect_faces, face_settings, shrink_for_detection, track_face
-from vidseq.layouts import SPLITS, discover_videos
+from vidseq.layouts import SPLITS, discover_videos, identities_from_name
+from vidseq.splits import SPLIT_BY, describe_split, split_fingerprint, split_report, split_videos
 from vidseq.video_io import VideoReadError, count_frames, frame_count_hint, grab_frames, open_video, resize_frame
 
 __all__ = [
-    "STRATEGIES", "SPLITS", "VideoReadError", "NoFaceError", "FaceCrop", "discover_videos", "split_videos",
+    "STRATEGIES", "SPLITS", "SPLIT_BY", "VideoReadError", "NoFaceError", "FaceCrop", "discover_videos",
+    "identities_from_name", "split_videos", "split_report", "describe_split", "split_fingerprint",
     "sample_indices", "read_frames", "check_num_frames",
 ]
 
@@ -225,86 +225,3 @@ def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_
         cached = {"indices": indices.tolist(), "boxes": boxes}
         cache.save_json(key, cached)
     return cached if cached["boxes"] is not None else None
-
-
-def split_videos(
-    videos: pd.DataFrame,
-    val_size: float = 0.15,
-    test_size: float = 0.15,
-    seed: int = 42,
-) -> pd.DataFrame:
-    """Fill the empty `split` values with "train"/"val"/"test".
-
-    Whole groups (actor, identity, source video) go to one split, so no identity leaks
-    between train, val and test; each split gets about `val_size`/`test_size` of every
-    label (stratified). Official splits already in `split` are kept; when the dataset
-    fixes a test split (Celeb-DF), only a validation split is carved from the rest.
-    Deterministic for a `seed`.
-
-    >>> videos = split_videos(discover_videos("data/demo"))  # doctest: +SKIP
-    >>> videos.groupby("split").size()  # doctest: +SKIP
-    """
-    missing = {"path", "label", "group", "split"} - set(videos.columns)
-    if missing:
-        raise ValueError(f"Received a table without columns {sorted(missing)}. Expected the output of discover_videos().")
-    for name, value in (("val_size", val_size), ("test_size", test_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ValueError(f"Received: {name}={value!r}. Expected a float in [0, 1).")
-    if val_size + test_size >= 1:
-        raise ValueError(f"Received: val_size={val_size} and test_size={test_size}. Expected a sum below 1.")
-
-    videos = videos.copy()
-    videos["split"] = videos["split"].fillna("")
-    official = set(videos.loc[videos.split != "", "split"])
-    fractions = {"val": 0.0 if "val" in official else val_size, "test": 0.0 if "test" in official else test_size}
-    todo = videos[videos.split == ""]
-    if not todo.empty:
-        videos.loc[todo.index, "split"] = _assign_groups(todo, videos, fractions, seed)
-    shared = videos.groupby("group").split.nunique()
-    if (shared > 1).any():
-        warnings.warn(
-            f"{int((shared > 1).sum())} group(s) span more than one split because the dataset's official "
-            "split puts them there (e.g. Celeb-DF identities); the official split is kept.",
-            stacklevel=2,
-        )
-    return videos
-
-
-def _assign_groups(todo: pd.DataFrame, videos: pd.DataFrame, fractions: dict, seed: int) -> pd.Series:
-    """Greedy stratified assignment of whole groups to train/val/test: the split per row of `todo`."""
-    wanted = [s for s in ("val", "test") if fractions[s] > 0]
-    counts = todo.groupby(["group", "label"]).size().unstack(fill_value=0).reindex(columns=[0, 1], fill_value=0)
-    if len(counts) < len(wanted) + 1:
-        raise ValueError(
-            f"Too few groups to split: {len(counts)} group(s) {sorted(counts.index)[:5]} for splits "
-            f"{['train', *wanted]}. Each split needs whole groups (identities); add videos or lower val_size/test_size."
-        )
-    totals = videos.groupby("label").size().reindex([0, 1], fill_value=0).to_numpy(float)
-    targets = {s: fractions[s] * totals for s in wanted}
-    targets["train"] = todo.groupby("label").size().reindex([0, 1], fill_value=0).to_numpy(float) - sum(
-        targets[s] for s in wanted
-    )
-    assigned = {s: np.zeros(2) for s in targets}
-
-    # Big groups first (they are the hard ones to place), ties broken by a seeded shuffle.
-    rng = np.random.default_rng(seed)
-    order = counts.index[rng.permutation(len(counts))]
-    order = sorted(order, key=lambda g: -counts.loc[g].sum())
-    group_split = {}
-    for g in order:
-        n = counts.loc[g].to_numpy(float)
-        # The split whose per-label quota this group fills best, relative to the quota.
-        deficit = {s: float(np.sum(n * (targets[s] - assigned[s]) / np.maximum(targets[s], 1))) for s in targets}
-        best = max(deficit, key=deficit.get)
-        group_split[g] = best
-        assigned[best] += n
-
-    split = todo.group.map(group_split)
-    for s in wanted:
-        labels = todo.label[split == s]
-        if set(labels) != set(videos.label):
-            raise ValueError(
-                f"Too few groups to split: the {s!r} split got {len(labels)} video(s) "
-                f"({(labels == 0).sum()} real, {(labels == 1).sum()} fake). Add videos or raise its size."
-            )
-    return split

@@ -14,7 +14,7 @@ import pytest
 from vidseq import layouts
 from vidseq.layouts import discover_videos
 
-COLUMNS = ["path", "label", "group", "split", "dataset"]
+COLUMNS = ["path", "label", "identities", "group", "split", "dataset"]
 
 
 def touch(root: Path, *names: str) -> None:
@@ -409,3 +409,56 @@ def test_docstring_example_runs():
 def test_does_not_import_tensorflow():
     code = "import sys, vidseq.layouts; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- identities: every person a video shows --------------------------------------------
+
+
+@pytest.mark.parametrize("layout,name,identities", [
+    ("dfd", "01_02__outside_talking_still_laughing__YVGY8LOK.mp4", ("01", "02")),
+    ("dfd", "01__kitchen_pan.mp4", ("01",)),
+    ("ffpp", "001_002.mp4", ("001", "002")),
+    ("celebdf", "id1_id0_0003.mp4", ("id1", "id0")),
+    ("celebdf", "00170.mp4", ("yt_00170",)),
+    ("dfdc", "aaqaifqrwn.mp4", ("owxbbpjpch",)),
+])
+def test_layouts_record_target_and_source(tmp_path, layout, name, identities):
+    BUILDERS[layout](tmp_path)
+    videos = discover_videos(tmp_path)
+    row = videos[videos.path.map(lambda p: Path(p).name) == name].iloc[0]
+    assert row.identities == identities and row.group == (row.group if layout == "ffpp" else identities[0])
+
+
+def test_flat_folders_recognise_dataset_file_names(tmp_path):
+    """The seed toolkit's users keep DFD and Celeb-DF as flat real/ and fake/ folders."""
+    touch(tmp_path, "real/13__walk_down_hall_angry.mp4", "fake/07_20__talking_against_wall__KV6Q7D6C.mp4",
+          "real/id0_0000.mp4", "fake/id0_id1_0000.mp4", "real/071.mp4", "fake/071_054.mp4", "real/clip_7.mp4")
+    videos = discover_videos(tmp_path).set_index(discover_videos(tmp_path).path.map(lambda p: Path(p).stem))
+    assert videos.identities.to_dict() == {
+        "07_20__talking_against_wall__KV6Q7D6C": ("07", "20"), "13__walk_down_hall_angry": ("13",),
+        "id0_id1_0000": ("id0", "id1"), "id0_0000": ("id0",), "071_054": ("071", "054"), "071": ("071",),
+        "clip_7": ("clip_7",)}
+    assert videos.loc["07_20__talking_against_wall__KV6Q7D6C", "group"] == "07"
+
+
+def test_identities_file_overrides_names(tmp_path):
+    touch(tmp_path, "data/real/a.mp4", "data/real/b.mp4", "data/fake/c.mp4")
+    (tmp_path / "ids.csv").write_text("file,identities\nreal/a.mp4,alice\nfake/c.mp4,alice;bob\n")
+    videos = discover_videos(tmp_path / "data", identities=tmp_path / "ids.csv")
+    assert videos.identities.tolist() == [("alice", "bob"), ("alice",), ("b",)]
+    assert videos.group.tolist() == ["alice", "alice", "b"]
+    by_function = discover_videos(tmp_path / "data", identities=lambda path: [Path(path).parent.name])
+    assert by_function.identities.tolist() == [("fake",), ("real",), ("real",)]
+
+
+def test_identities_file_naming_missing_videos_is_one_line_error(tmp_path):
+    touch(tmp_path, "data/real/a.mp4", "data/fake/c.mp4")
+    (tmp_path / "ids.csv").write_text("file,identities\nreal/a.mp4,alice\nreal/zz.mp4,bob\n")
+    with pytest.raises(ValueError, match=r"names 1 file\(s\) that are not videos found.*zz\.mp4") as error:
+        discover_videos(tmp_path / "data", identities=tmp_path / "ids.csv")
+    assert "\n" not in str(error.value)
+    (tmp_path / "bad.csv").write_text("video,who\nreal/a.mp4,alice\n")
+    with pytest.raises(ValueError, match="Expected columns file,identities"):
+        discover_videos(tmp_path / "data", identities=tmp_path / "bad.csv")
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        discover_videos(tmp_path / "data", identities=tmp_path / "nope.csv")

@@ -75,3 +75,77 @@ def test_bad_sizes(kwargs, match):
 def test_missing_columns():
     with pytest.raises(ValueError, match="group"):
         split_videos(pd.DataFrame({"path": ["a"], "label": [0], "split": [""]}))
+
+
+# --- identities: a fake shows its target and its source ---------------------------------
+
+from util import describe_split, split_fingerprint, split_report  # noqa: E402
+
+
+def dfd_like(actors=28, scenes=3, fakes_per_target=6, seed=0):
+    """Flat DFD: real `AA__scene`, fake `TT_SS__scene__HASH` (target TT, source SS)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for a in range(actors):
+        for s in range(scenes):
+            rows.append(dict(path=f"/d/real/{a:02d}__scene{s}.mp4", label=0, identities=(f"{a:02d}",),
+                             group=f"{a:02d}", split="", dataset="folders"))
+        for k in range(fakes_per_target):
+            source = int(rng.choice([b for b in range(actors) if b != a]))
+            rows.append(dict(path=f"/d/fake/{a:02d}_{source:02d}__scene{k}__X{k}.mp4", label=1,
+                             identities=(f"{a:02d}", f"{source:02d}"), group=f"{a:02d}", split="", dataset="folders"))
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_identity_in_two_splits_and_straddling_fakes_left_out(seed):
+    videos = dfd_like(seed=seed)
+    out = split_videos(videos, seed=seed)
+    report = split_report(out)
+    assert report.shared_identities.sum() == 0
+    for split in ("train", "val", "test"):
+        assert report.loc[split, "real"] > 0 and report.loc[split, "fake"] > 0
+    excluded = out[out.split == "excluded"]
+    assert (excluded.label == 1).all() and report.loc["excluded", "videos"] == len(excluded)
+    assert (out[out.label == 0].split != "excluded").all()  # real videos are never left out
+    # every fake left out really straddles: its identities sit in different splits
+    split_of = {ids[0]: s for ids, s in zip(out.identities, out.split) if len(ids) == 1}
+    assert all(len({split_of[i] for i in ids}) > 1 for ids in excluded.identities)
+    assert len(excluded) < 0.5 * (videos.label == 1).sum()  # assignment keeps linked actors together
+
+
+def test_target_only_grouping_shares_sources_and_says_so():
+    out = split_videos(dfd_like(), seed=0, split_by="group")
+    assert (out.split != "excluded").all()
+    assert (out.groupby("group").split.nunique() == 1).all()
+    assert split_report(out).shared_identities.sum() > 0
+    assert "identities shared: train-val" in describe_split(out) or "train-test" in describe_split(out)
+
+
+def test_small_linked_clusters_stay_whole():
+    """FF++-style pairs: fakes NNN_MMM and MMM_NNN link two ids; no fake is lost."""
+    rows = []
+    for p in range(30):
+        a, b = f"{2 * p:03d}", f"{2 * p + 1:03d}"
+        rows += [dict(path=f"/d/{x}.mp4", label=0, identities=(x,), group=x, split="") for x in (a, b)]
+        rows += [dict(path=f"/d/{x}_{y}.mp4", label=1, identities=(x, y), group=x, split="") for x, y in ((a, b), (b, a))]
+    out = split_videos(pd.DataFrame(rows), seed=3)
+    assert (out.split != "excluded").all() and split_report(out).shared_identities.sum() == 0
+
+
+def test_every_fake_straddling_is_a_one_line_error():
+    rows = [dict(path=f"/d/{a}.mp4", label=0, identities=(f"{a}",), group=f"{a}", split="") for a in range(6)]
+    rows += [dict(path=f"/d/{a}_{b}.mp4", label=1, identities=(f"{a}", f"{b}"), group=f"{a}", split="")
+             for a in range(6) for b in range(6) if a != b]
+    with pytest.raises(ValueError, match=r"leaving out \d+ fake\(s\) whose identities straddle") as error:
+        split_videos(pd.DataFrame(rows), val_size=0.2, test_size=0.2)
+    assert "\n" not in str(error.value)
+
+
+def test_describe_split_is_one_line_and_fingerprint_ignores_order():
+    out = split_videos(dfd_like(), seed=0)
+    line = describe_split(out)
+    assert "\n" not in line and "identities shared: none" in line and line.startswith("Split: train ")
+    test = out[out.split == "test"]
+    assert split_fingerprint(test.path, test.label) == split_fingerprint(test.path[::-1], test.label[::-1])
+    assert split_fingerprint(test.path, test.label) != split_fingerprint(test.path[1:], test.label[1:])

@@ -2,23 +2,25 @@
 
 Supported layouts (see `data/README.md` for tree sketches): plain `real/` + `fake/` folders,
 FaceForensics++ (including its DeepFakeDetection part, "DFD"), Celeb-DF v1/v2 and DFDC.
-Every layout is read into the same table; `group` is what a leak-free split must keep
-together, `split` is the dataset's official split where it has one.
+Every layout is read into the same table: `identities` are the people a video shows (a
+fake shows its target and its source), `group` is its main identity (what a target-only
+split keeps together), `split` is the dataset's official split where it has one.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pandas as pd
 
 from vidseq.video_io import VIDEO_EXTENSIONS
 
-COLUMNS = ("path", "label", "group", "split", "dataset")
+COLUMNS = ("path", "label", "identities", "group", "split", "dataset")
 COMPRESSIONS = ("raw", "c23", "c40")
 SPLITS = ("train", "val", "test")
 
@@ -46,10 +48,27 @@ FFPP_FAKE_NAME = re.compile(r"(?P<target>[^_]+)_(?P<source>[^_]+)")
 CELEB_REAL_NAME = re.compile(r"(?P<identity>[^_]+)_[^_]+")
 CELEB_FAKE_NAME = re.compile(r"(?P<target>[^_]+)_(?P<source>[^_]+)_[^_]+")
 
+# File names the datasets use, recognised in plain real/ + fake/ folders too (where the
+# seed toolkit's users keep DFD and Celeb-DF): the identities they name, target first.
+NAMED_IDENTITIES = (
+    re.compile(r"(?P<target>\d{2})_(?P<source>\d{2})__.+__[^_]+"),  # DFD fake: TT_SS__scene__HASH
+    re.compile(r"(?P<target>\d{2})__.+"),  # DFD real: AA__scene
+    re.compile(r"(?P<target>\d{3})_(?P<source>\d{3})"),  # FF++ fake: NNN_MMM
+    re.compile(r"(?P<target>\d{3})"),  # FF++ real: NNN
+    re.compile(r"(?P<target>id\d+)_(?P<source>id\d+)_\d+"),  # Celeb-DF fake: idT_idS_NNNN
+    re.compile(r"(?P<target>id\d+)_\d+"),  # Celeb-DF real: idT_NNNN
+)
+IDENTITY_SEPARATORS = re.compile(r"[\s;|]+")
+
 Row = dict[str, object]
+IdentityMap = str | os.PathLike | Callable[[str], Iterable[str]] | None
 
 
-def discover_videos(data_dir: str | os.PathLike, compression: str = "c23") -> pd.DataFrame:
+def discover_videos(
+    data_dir: str | os.PathLike,
+    compression: str = "c23",
+    identities: IdentityMap = None,
+) -> pd.DataFrame:
     """List the labelled videos of a dataset directory, with the keys needed for leak-free splits.
 
     The layout is detected from what is inside `data_dir`: either `data_dir` is a dataset
@@ -57,43 +76,59 @@ def discover_videos(data_dir: str | os.PathLike, compression: str = "c23") -> pd
     folder holding several datasets or several DFDC parts works too. Videos are only
     listed, never opened. Files and folders whose names start with "." are ignored.
 
+    Every video lists the `identities` it shows: a fake shows its target and its source,
+    so both are listed (target first), and `split_videos` keeps every one of them inside
+    one split. `group` is the first (main) identity.
+
     Layouts:
       - "folders": `real/**/<video>` and `fake/**/<video>` (any letter case, any nesting).
-        group = file stem.
+        Identities from the file names the datasets use: DFD `AA__scene` and
+        `TT_SS__scene__HASH`, FF++ `NNN` and `NNN_MMM`, Celeb-DF `idT_NNNN` and
+        `idT_idS_NNNN`; any other name is its own identity (the file stem).
       - "dfd" (FaceForensics++ DeepFakeDetection): `original_sequences/actors/<c>/videos/`
         (real) and `manipulated_sequences/DeepFakeDetection/<c>/videos/` (fake).
-        group = the actor, for fakes the target actor (`01_02__scene__ID.mp4` -> "01").
+        identities = the actor, for fakes target and source (`01_02__scene__ID.mp4` ->
+        "01", "02").
       - "ffpp" (FaceForensics++): `original_sequences/youtube/<c>/videos/NNN.mp4` (real)
         and `manipulated_sequences/<Method>/<c>/videos/NNN_MMM.mp4` (fake) for Deepfakes,
-        Face2Face, FaceSwap, NeuralTextures and FaceShifter. group = every video id
-        linked to this one through a fake or an official pair, as "min_max" ("000_003");
-        so no id ends up in two splits. `splits/{train,val,test}.json` under the root,
-        when present, set `split`.
+        Face2Face, FaceSwap, NeuralTextures and FaceShifter. identities = the video ids
+        (target and source for a fake); group = every id linked to this one through a fake
+        or an official pair, as "min_max" ("000_003"). `splits/{train,val,test}.json`
+        under the root, when present, set `split`.
       - "celebdf" (Celeb-DF v1/v2): `Celeb-real/idT_NNNN.mp4`, `YouTube-real/NNNNN.mp4`
-        (real), `Celeb-synthesis/idT_idS_NNNN.mp4` (fake). group = target identity
-        ("id0"), "yt_<stem>" for YouTube-real. Videos in `List_of_testing_videos.txt` get
-        split "test"; that file writes 1 for REAL (the inverse of our labels). The official
-        test set shares identities with the other videos: it is kept as published.
+        (real), `Celeb-synthesis/idT_idS_NNNN.mp4` (fake). identities = "idT" (and "idS"
+        for fakes), "yt_<stem>" for YouTube-real. Videos in `List_of_testing_videos.txt`
+        get split "test"; that file writes 1 for REAL (the inverse of our labels). The
+        official test set shares identities with the other videos: it is kept as
+        published, and `split_report` shows the overlap.
       - "dfdc": `metadata.json` next to the videos, in the root or in each part folder
-        (`dfdc_train_part_0/`, ...). group = the original (source) video's stem, so a fake
-        and its original share a group. Videos listed but missing on disk are skipped; the
-        metadata's "split" field is not a train/val/test split.
+        (`dfdc_train_part_0/`, ...). identity = the original (source) video's stem, so a
+        fake and its original stay together (DFDC names no people). Videos listed but
+        missing on disk are skipped; the metadata's "split" field is not a train/val/test
+        split.
 
     Args:
         data_dir: dataset root, or a folder whose sub-folders are dataset roots.
         compression: FaceForensics++ / DFD quality folder: "raw", "c23" or "c40".
             Ignored by the other layouts.
+        identities: who each video shows, for data whose file names do not say: a CSV
+            file with columns `file` (path relative to `data_dir`, or absolute) and
+            `identities` (names separated by spaces, ";" or "|"; target first), or a
+            function `path -> identities`. Videos it does not list keep the identities
+            their layout gives them; a listed file that is not a found video is an error.
 
     Returns:
         DataFrame sorted by path with columns `path` (absolute str), `label` (int,
-        0 = real, 1 = fake), `group` (str), `split` ("train"/"val"/"test" when the dataset
+        0 = real, 1 = fake), `identities` (tuple of str), `group` (str, the main
+        identity, or FF++'s linked ids), `split` ("train"/"val"/"test" when the dataset
         fixes it, else "") and `dataset` ("folders", "dfd", "ffpp", "celebdf", "dfdc").
 
     Raises:
-        FileNotFoundError: `data_dir` does not exist.
+        FileNotFoundError: `data_dir` or the `identities` file does not exist.
         NotADirectoryError: `data_dir` is a file.
         ValueError: no videos found, only one class found, an unknown `compression`,
-            or a dataset file that contradicts the layout (names the file or line).
+            a dataset file that contradicts the layout (names the file or line), or an
+            `identities` file naming videos that were not found.
 
     Example:
         >>> import pathlib, tempfile
@@ -103,10 +138,10 @@ def discover_videos(data_dir: str | os.PathLike, compression: str = "c23") -> pd
         ...     path = pathlib.Path(tmp.name, name)
         ...     path.parent.mkdir()
         ...     path.touch()
-        >>> discover_videos(tmp.name)[["label", "group", "dataset"]]
-           label group  dataset
-        0      1     b  folders
-        1      0     a  folders
+        >>> discover_videos(tmp.name)[["label", "identities", "group", "dataset"]]
+           label identities group  dataset
+        0      1       (b,)     b  folders
+        1      0       (a,)     a  folders
         >>> tmp.cleanup()
     """
     root = Path(data_dir).expanduser()
@@ -141,7 +176,55 @@ def discover_videos(data_dir: str | os.PathLike, compression: str = "c23") -> pd
     videos = videos.sort_values("path", kind="stable").reset_index(drop=True)
     videos["label"] = videos["label"].astype("int64")
     _check_both_classes(videos, root)
+    if identities is not None:
+        _apply_identities(videos, identities, root)
     return videos
+
+
+def _apply_identities(videos: pd.DataFrame, identities: IdentityMap, root: Path) -> None:
+    """Override `identities` (and `group`) from a user's CSV file or function, in place."""
+    if callable(identities):
+        given = {path: _identity_tuple(identities(path), f"identities({path!r})") for path in videos.path}
+    else:
+        given = _read_identity_file(Path(identities).expanduser(), root)
+        missing = sorted(set(given) - set(videos.path))
+        if missing:
+            raise ValueError(
+                f"Received: identities={str(identities)!r}, which names {len(missing)} file(s) that are not "
+                f"videos found under {str(root)!r}, e.g. {missing[:3]}. Expected paths relative to the data "
+                "directory (or absolute) of discovered videos."
+            )
+    for i, path in videos.path.items():
+        if path in given:
+            videos.at[i, "identities"] = given[path]
+            videos.at[i, "group"] = given[path][0]
+
+
+def _read_identity_file(path: Path, root: Path) -> dict[str, tuple[str, ...]]:
+    if not path.is_file():
+        raise FileNotFoundError(f"Received: identities={str(path)!r}, which is not a file. Expected a CSV "
+                                "file with columns file,identities.")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        if not {"file", "identities"} <= set(reader.fieldnames or ()):
+            raise ValueError(f"Received: identities={str(path)!r} with columns {reader.fieldnames}. "
+                             "Expected columns file,identities.")
+        given = {}
+        for number, row in enumerate(reader, start=2):
+            file = Path(row["file"].strip()).expanduser()
+            file = file if file.is_absolute() else root / file
+            given[str(file.resolve())] = _identity_tuple(
+                IDENTITY_SEPARATORS.split((row["identities"] or "").strip()), f"{str(path)!r} line {number}")
+    return given
+
+
+def _identity_tuple(names: Iterable[str], where: str) -> tuple[str, ...]:
+    """Identities as a tuple of non-empty strings, order kept, duplicates dropped."""
+    names = tuple(dict.fromkeys(str(n).strip() for n in ([names] if isinstance(names, str) else names)))
+    names = tuple(n for n in names if n)
+    if not names:
+        raise ValueError(f"{where}: received no identity. Expected at least one name.")
+    return names
 
 
 def _find_layouts(root: Path) -> list[tuple[str, Path]]:
@@ -188,8 +271,10 @@ def _videos_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if _is_video(p))
 
 
-def _row(path: Path, label: int, group: str, split: str, dataset: str) -> Row:
-    return {"path": str(path), "label": label, "group": group, "split": split, "dataset": dataset}
+def _row(path: Path, label: int, identities: tuple[str, ...], split: str, dataset: str, group: str | None = None) -> Row:
+    """One video; `group` defaults to its main (first) identity."""
+    return {"path": str(path), "label": label, "identities": identities, "group": group or identities[0],
+            "split": split, "dataset": dataset}
 
 
 def _parse_name(pattern: re.Pattern[str], path: Path, expected: str) -> re.Match[str]:
@@ -221,8 +306,23 @@ def _folder_rows(root: Path) -> list[Row]:
             continue
         for path in sorted(class_dir.rglob("*")):
             if _is_video(path) and not _in_hidden_dir(path, class_dir):
-                rows.append(_row(path, label, path.stem, "", "folders"))
+                rows.append(_row(path, label, identities_from_name(path.stem), "", "folders"))
     return rows
+
+
+def identities_from_name(stem: str) -> tuple[str, ...]:
+    """The identities a FaceForensics++/DFD or Celeb-DF file name names, else the stem itself.
+
+    >>> identities_from_name("07_20__talking_against_wall__KV6Q7D6C"), identities_from_name("id0_id1_0000")
+    (('07', '20'), ('id0', 'id1'))
+    >>> identities_from_name("13__walk_down_hall_angry"), identities_from_name("clip_7")
+    (('13',), ('clip_7',))
+    """
+    for pattern in NAMED_IDENTITIES:
+        match = pattern.fullmatch(stem)
+        if match:
+            return tuple(name for name in match.groupdict().values() if name)
+    return (stem,)
 
 
 def _in_hidden_dir(path: Path, top: Path) -> bool:
@@ -261,17 +361,17 @@ def _check_compression(compression: str, faceforensics_roots: Iterable[Path]) ->
 
 
 def _dfd_rows(root: Path, compression: str) -> list[Row]:
-    # group = the target actor: the fake shows that actor's scene. The source actor's face
-    # also appears, but linking sources would chain nearly all 28 actors into one group.
+    # A fake shows the target actor's scene with the source actor's face: both identities.
+    # group = the target (linking sources would chain nearly all 28 actors into one group).
     rows = []
     real_dir = root / "original_sequences" / "actors" / compression / "videos"
     for path in _videos_in(real_dir):
         match = _parse_name(DFD_REAL_NAME, path, "<actor>__<scene>")
-        rows.append(_row(path, 0, match["actor"], "", "dfd"))
+        rows.append(_row(path, 0, (match["actor"],), "", "dfd"))
     fake_dir = root / "manipulated_sequences" / DFD_METHOD / compression / "videos"
     for path in _videos_in(fake_dir):
         match = _parse_name(DFD_FAKE_NAME, path, "<target>_<source>__<scene>__<id>")
-        rows.append(_row(path, 1, match["target"], "", "dfd"))
+        rows.append(_row(path, 1, _identity_tuple((match["target"], match["source"]), str(path)), "", "dfd"))
     return rows
 
 
@@ -300,12 +400,12 @@ def _ffpp_rows(root: Path, compression: str) -> list[Row]:
     group = components.keys()
 
     rows = [
-        _row(path, 0, group[video_id], id_split.get(video_id, ""), "ffpp")
+        _row(path, 0, (video_id,), id_split.get(video_id, ""), "ffpp", group[video_id])
         for path, video_id in reals
     ]
     for path, target, source in fakes:
         split = pair_split.get(frozenset((target, source)), "")
-        rows.append(_row(path, 1, group[target], split, "ffpp"))
+        rows.append(_row(path, 1, _identity_tuple((target, source), str(path)), split, "ffpp", group[target]))
     return rows
 
 
@@ -376,12 +476,13 @@ def _celebdf_rows(root: Path) -> list[Row]:
     for folder, label in CELEBDF_FOLDERS.items():
         for path in _videos_in(root / folder):
             if folder == "YouTube-real":
-                group = f"yt_{path.stem}"
+                identities = (f"yt_{path.stem}",)
             elif label == 0:
-                group = _parse_name(CELEB_REAL_NAME, path, "idT_NNNN")["identity"]
+                identities = (_parse_name(CELEB_REAL_NAME, path, "idT_NNNN")["identity"],)
             else:
-                group = _parse_name(CELEB_FAKE_NAME, path, "idT_idS_NNNN")["target"]
-            rows[f"{folder}/{path.name}"] = _row(path, label, group, "", "celebdf")
+                match = _parse_name(CELEB_FAKE_NAME, path, "idT_idS_NNNN")
+                identities = _identity_tuple((match["target"], match["source"]), str(path))
+            rows[f"{folder}/{path.name}"] = _row(path, label, identities, "", "celebdf")
 
     test_list = root / CELEBDF_TEST_LIST
     if test_list.is_file():
@@ -437,7 +538,7 @@ def _dfdc_part_rows(part: Path) -> list[Row]:
             )
         # A fake and its original share a group; the metadata's "split" is always "train".
         original = entry.get("original") if label == 1 else None
-        rows.append(_row(path, label, Path(original or name).stem, "", "dfdc"))
+        rows.append(_row(path, label, (Path(original or name).stem,), "", "dfdc"))
     return rows
 
 
