@@ -435,7 +435,8 @@ RUN_OPTIONS = dict(
     weights="imagenet", epochs=100, batch_size=16, learning_rate=1e-5, patience=10, seed=42,
     optimizer="adam", schedule="constant", warmup_epochs=0, weight_decay=0.0, label_smoothing=0.0,
     strategy="uniform", face_crop=False, cache_dir=None, save_dir="saved_models", run_name=None,
-    val_size=0.15, test_size=0.15, compression="c23", embed_batch_size=32, distribution=None, verbose=1,
+    val_size=0.15, test_size=0.15, split_by="identities", identities=None, compression="c23", embed_batch_size=32,
+    distribution=None, verbose=1,
 )
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("constant", "cosine")  # cosine: linear warm-up over `warmup_epochs`, then cosine decay to 0
@@ -636,14 +637,12 @@ class _Run:
 
     def __init__(self, data_dir, opts: dict, say, cache_dir: Path, face):
         self.data_dir, self.opts, self.say, self.cache_dir, self.face = data_dir, opts, say, cache_dir, face
-        self.videos = util.split_videos(util.discover_videos(data_dir, opts["compression"]), opts["val_size"],
-                                        opts["test_size"], opts["seed"])
+        self.videos = _split_as_run(data_dir, opts)
         self.labels = self.videos.label.to_numpy()
         self.rows = {s: (self.videos.split == s).to_numpy() for s in util.SPLITS}
         self.errors: dict[str, str] = {}
         self.no_face: list[str] = []
-        for split in util.SPLITS:
-            say(f"{split.upper()} set: {self.rows[split].sum()} videos ({_class_counts(self.labels[self.rows[split]])})")
+        say(util.describe_split(self.videos))
         _require_both_classes(self.labels, self.rows, "Expected val_size > 0 and test_size > 0.")
 
     def drop_unusable(self, usable: np.ndarray, errors: dict, no_face: list) -> dict[str, np.ndarray]:
@@ -664,12 +663,15 @@ class _Run:
         opts = self.opts
         history = pd.DataFrame(fit.history).rename_axis("epoch").reset_index()
         test_loss, test_acc = metrics["test"]["log_loss"], metrics["test"]["accuracy"]
+        tested = self.videos[self.used["test"]]
         metrics.update(
+            test_split=util.split_fingerprint(tested.path, tested.label),
+            split_report=util.split_report(self.videos).to_dict(orient="index"),
             test_loss=test_loss, test_acc=test_acc, train_videos=int(train_videos), epochs_trained=int(len(history)),
             best_epoch=int(history.val_loss.idxmin()) + 1, train_seconds=round(train_seconds, 2),
             skipped=[{"path": p, "error": e} for p, e in self.errors.items()], no_face=self.no_face,
         )
-        dataset = "+".join(sorted(self.videos.dataset.unique()))
+        dataset = dataset_name(self.videos, self.data_dir)
         run_dir = _new_run_dir(opts["save_dir"], opts["run_name"] or _run_name(dataset, config["img_model_name"],
                                                                                 num_frames, model.name))
         config = dict(
@@ -697,6 +699,29 @@ class _Run:
         except (IndexError, util.VideoReadError):
             return
         plot_frames(frames, boxes, title=f"{Path(fakes.iloc[0]).name}: sampled frames", path=path, columns=4)
+
+
+def _split_as_run(data_dir, opts: dict) -> pd.DataFrame:
+    """The videos of `data_dir`, split as a run with options `opts` splits them.
+
+    Runs saved before `split_by` existed kept only each video's group apart ("group").
+    """
+    same_data = Path(data_dir).resolve() == Path(opts.get("data_dir", data_dir)).resolve()
+    videos = util.discover_videos(data_dir, opts.get("compression", "c23"),
+                                  identities=opts.get("identities") if same_data else None)
+    return util.split_videos(videos, opts["val_size"], opts["test_size"], opts["seed"],
+                             split_by=opts.get("split_by", "group"))
+
+
+def dataset_name(videos: pd.DataFrame, data_dir) -> str:
+    """What a run's dataset is called: its layouts ("dfd", "celebdf+dfdc"), where plain
+    real/fake folders take the data directory's name (data/DFD -> "DFD")."""
+    names = {_file_safe(Path(data_dir).resolve().name) if d == "folders" else d for d in videos.dataset.unique()}
+    return "+".join(sorted(names))
+
+
+def _file_safe(name: str) -> str:
+    return re.sub(r"[^\w.+-]", "_", name)
 
 
 def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tuple[int, str, dict]:
@@ -736,6 +761,13 @@ def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tu
         if opts[name] not in valid:
             raise ValueError(f"Received: {name}={opts[name]!r}. Expected one of {valid}.")
     face_settings(opts["face_crop"])
+    if opts["split_by"] not in util.SPLIT_BY:
+        raise ValueError(f"Received: split_by={opts['split_by']!r}. Expected one of {list(util.SPLIT_BY)}.")
+    if opts["identities"] is not None:
+        if not isinstance(opts["identities"], (str, os.PathLike)) or not Path(opts["identities"]).is_file():
+            raise ValueError(f"Received: identities={opts['identities']!r}. Expected None or the path of a CSV "
+                             "file with columns file,identities.")
+        opts["identities"] = str(Path(opts["identities"]).resolve())  # recorded in config.json: reusable
     opts["seed"] = check_int("seed", opts["seed"], 0)
     if opts["run_name"] is not None and not re.fullmatch(r"[\w.+-]+", str(opts["run_name"])):
         raise ValueError(f"Received: run_name={opts['run_name']!r}. Expected letters, digits and . _ + - only.")
@@ -798,7 +830,9 @@ def _save_run(run_dir: Path, model, config, metrics, history, videos, scores: pd
         model.save(tmp)
     write_json(run_dir / "config.json", config)
     write_text(run_dir / "history.csv", history.to_csv(index=False))
-    write_text(run_dir / "splits.csv", videos[["path", "label", "group", "split", "dataset"]].to_csv(index=False))
+    table = videos.assign(identities=videos.identities.map("|".join))[["path", "label", "identities", "group", "split",
+                                                                        "dataset"]]
+    write_text(run_dir / "splits.csv", table.to_csv(index=False))
     plot_learning_curves(history, run_dir / "learning_curves.png")
     write_text(run_dir / "scores.csv", scores.to_csv(index=False))
     plot_roc(scores, run_dir / "roc.png")
@@ -884,7 +918,7 @@ def _expand_head(head: dict) -> list[dict]:
 
 
 def _search_run_name(data_dir, num_frames: int, model_name: str, opts: dict) -> str:
-    """`<model>_f<frames>_<head>_<hash of everything that defines the run>`."""
+    """`<data folder>_<model>_f<frames>_<head>_<hash of everything that defines the run>`."""
     identity = {k: v for k, v in opts.items() if k not in _NOT_IN_RUN_IDENTITY}
     payload = json.dumps(dict(data_dir=str(Path(data_dir).resolve()), num_frames=num_frames, model=model_name,
                               **identity), sort_keys=True, default=str)
@@ -893,21 +927,25 @@ def _search_run_name(data_dir, num_frames: int, model_name: str, opts: dict) -> 
         head = head_name(**{k: opts[k] for k in HEAD_OPTIONS if k != "dropout"})
     else:
         head = f"{opts['image_size']}px"
-    return f"{model_name}_f{num_frames}_{head}_{digest}"
+    return f"{_file_safe(Path(data_dir).resolve().name)}_{model_name}_f{num_frames}_{head}_{digest}"
 
 
 # --------------------------------------------------------------------------- saved runs
 
 
 def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: bool = False) -> pd.DataFrame:
-    """One row per finished run in `save_dir`, best first by test AUC.
+    """One row per finished run in `save_dir`, best first by VALIDATION AUC (ties: lower
+    validation loss).
 
-    Cross-dataset evaluations (`evaluate`) add columns `eval_<dataset>_auc` and
-    `eval_<dataset>_eer`. With `plot=True` a bar chart of test AUC per run is written to
-    `save_dir/leaderboard.png` and kept in `table.attrs["figure"]` for notebooks.
-    Folders that cannot be read are reported in a warning, not fatal.
+    Test metrics are shown, never used to rank: choosing the top row is choosing on
+    validation. `test_videos` and `test_split` (a short fingerprint of the test videos)
+    show which rows were tested on the same videos and so are comparable. Cross-dataset
+    evaluations (`evaluate`) add columns `eval_<dataset>_auc` and `eval_<dataset>_eer`.
+    With `plot=True` a chart of the runs' AUCs is written to `save_dir/leaderboard.png`
+    and kept in `table.attrs["figure"]` for notebooks. Folders that cannot be read are
+    reported in a warning, not fatal.
 
-    >>> compare_saved_models("saved_models")[["run", "backbone", "test_auc"]]  # doctest: +SKIP
+    >>> compare_saved_models("saved_models")[["run", "backbone", "val_auc", "test_auc"]]  # doctest: +SKIP
     """
     save_dir = Path(save_dir)
     if not save_dir.is_dir():
@@ -929,7 +967,8 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
             optimizer=config.get("optimizer"), learning_rate=config.get("learning_rate"), params=config.get("params"),
             **{f"{s}_{m}": metrics.get(s, {}).get(m) for s in ("val", "test")
                for m in ("auc", "accuracy", "balanced_accuracy", "eer", "log_loss")},
-            test_videos=metrics.get("test", {}).get("videos"), epochs=metrics.get("epochs_trained"),
+            test_videos=metrics.get("test", {}).get("videos"), test_split=_test_split(run_dir, metrics),
+            epochs=metrics.get("epochs_trained"),
             train_seconds=metrics.get("train_seconds"), skipped=len(metrics.get("skipped", [])),
             created=config.get("created"),
             **{f"eval_{name}_{m}": e.get(m) for name, e in evals.items() for m in ("auc", "eer")},
@@ -938,10 +977,22 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
         warnings.warn(f"Unreadable run folders in {save_dir}: {', '.join(unreadable)}", stacklevel=2)
     table = pd.DataFrame(rows)
     if not table.empty:
-        table = table.sort_values("test_auc", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+        table = table.sort_values(["val_auc", "val_log_loss"], ascending=[False, True], na_position="last",
+                                  kind="stable").reset_index(drop=True)
     if plot and not table.empty:
         table.attrs["figure"] = plot_leaderboard(table, path=save_dir / "leaderboard.png")
     return table
+
+
+def _test_split(run_dir: Path, metrics: dict) -> str | None:
+    """The run's test-split fingerprint; runs saved before it existed: from their scores.csv."""
+    if "test_split" in metrics:
+        return metrics["test_split"]
+    try:
+        scores = pd.read_csv(run_dir / "scores.csv").query("split == 'test'")
+    except (OSError, ValueError, pd.errors.UndefinedVariableError):
+        return None
+    return util.split_fingerprint(scores.path, scores.label)
 
 
 def _read_config(run_dir) -> dict:
@@ -987,16 +1038,18 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     config = _read_config(run_dir)
     if split not in (*util.SPLITS, "all"):
         raise ValueError(f"Received: split={split!r}. Expected one of {[*util.SPLITS, 'all']}.")
-    videos = util.discover_videos(data_dir, compression or config.get("compression", "c23"))
-    if split != "all":
-        videos = util.split_videos(videos, config["val_size"], config["test_size"], config["seed"])
+    config = {**config, "compression": compression or config.get("compression", "c23")}
+    if split == "all":
+        videos = util.discover_videos(data_dir, config["compression"])
+    else:
+        videos = _split_as_run(data_dir, config)
         videos = videos[videos.split == split].reset_index(drop=True)
     if videos.empty:
         raise ValueError(f"Received: split={split!r}, which holds no videos of {str(data_dir)!r}.")
     scores, errors, _ = _score_videos(run_dir, config, videos.path.tolist())
     ok = ~np.isnan(scores)
     labels = videos.label.to_numpy()
-    name = re.sub(r"[^\w.+-]", "_", Path(data_dir).resolve().name) + ("" if split == "test" else f"-{split}")
+    name = _file_safe(Path(data_dir).resolve().name) + ("" if split == "test" else f"-{split}")
     metrics = dict(binary_metrics(labels[ok], scores[ok]), data_dir=str(Path(data_dir).resolve()), split=split,
                    dataset="+".join(sorted(videos.dataset.unique())), created=time.strftime("%Y-%m-%dT%H:%M:%S"),
                    skipped=[{"path": p, "error": e} for p, e in errors.items()])

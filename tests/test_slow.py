@@ -32,7 +32,7 @@ def test_demo_end_to_end(tmp_path):
     env = {**os.environ, "VIDSEQ_CACHE": str(tmp_path / "cache")}
     result = subprocess.run([str(vidseq), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "TEST set: 12 videos (6 real, 6 fake)" in result.stdout
+    assert "test 12 (6 real, 6 fake, 12 identities)" in result.stdout  # the split line
     runs = sorted((tmp_path / "saved_models").iterdir())
     assert len(runs) == 2 and all((run / "model.keras").is_file() for run in runs)
     aucs = {run.name: json.loads((run / "metrics.json").read_text())["test"]["auc"] for run in runs}

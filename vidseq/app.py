@@ -3,7 +3,7 @@
 `vidseq app [--save-dir saved_models] [--data-dir DIR]` serves it on localhost; by hand,
 `streamlit run vidseq/app.py -- --save-dir saved_models`. Two tabs:
 
-- Predict: choose a run (the best by test AUC first), upload videos or pick them from a data
+- Predict: choose a run (the best by validation AUC first), upload videos or pick them from a data
   directory, and read each one's P(fake) against the run's threshold, its sampled frames with
   the face boxes the run cropped, and for CoAtNet runs the score of every frame.
 - Runs: the leaderboard of `model_builder.compare_saved_models`, then one run's config,
@@ -36,8 +36,9 @@ from vidseq.faces import FaceCrop, crop_face
 
 VIDEO_TYPES = ("mp4", "avi", "mov", "mkv", "webm")
 MAX_SHOWN_FRAMES = 16
-LEADERBOARD_COLUMNS = ["run", "backbone", "num_frames", "head", "weights", "val_auc", "test_auc", "test_accuracy",
-                       "test_eer", "test_videos", "epochs", "train_seconds", "skipped", "created"]
+LEADERBOARD_COLUMNS = ["run", "dataset", "backbone", "num_frames", "head", "weights", "val_auc", "val_log_loss",
+                       "test_auc", "test_accuracy", "test_eer", "test_videos", "test_split", "epochs", "train_seconds",
+                       "skipped", "created"]
 SCORE_SUFFIXES = ("_auc", "_accuracy", "_eer")
 METRIC_NAMES = ["videos", "real", "fake", "auc", "accuracy", "balanced_accuracy", "eer", "log_loss", "threshold"]
 
@@ -131,10 +132,10 @@ def _mtime(file: Path) -> int:
 
 
 def select_run(board: pd.DataFrame, label: str, key: str) -> str:
-    """A run of the leaderboard (best by test AUC first), shown with its test AUC."""
-    auc = dict(zip(board.run, board.test_auc))
+    """A run of the leaderboard, best by validation AUC first (the test set never chooses)."""
+    auc = dict(zip(board.run, board.val_auc))
     return st.selectbox(label, list(board.run), key=key,
-                        format_func=lambda run: f"{run}  (test AUC {_fmt(auc[run])})")
+                        format_func=lambda run: f"{run}  (val AUC {_fmt(auc[run])})")
 
 
 def _describe_run(config: dict) -> str:

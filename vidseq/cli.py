@@ -63,6 +63,11 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=s, help="early-stopping patience on val loss (default 10)")
     p.add_argument("--val-size", type=float, default=s, help="default 0.15")
     p.add_argument("--test-size", type=float, default=s, help="default 0.15")
+    p.add_argument("--split-by", choices=["identities", "group"], default=s,
+                   help="identities (default): no person in two splits, fakes that straddle left out; "
+                        "group: only each video's main (target) identity kept apart")
+    p.add_argument("--identities", default=s, metavar="CSV",
+                   help="a CSV file,identities saying who each video shows (overrides what file names say)")
     p.add_argument("--compression", default=s, help="FaceForensics++/DFD compression: raw, c23 (default) or c40")
     p.add_argument("--save-dir", default=s, help="default saved_models")
     p.add_argument("--run-name", default=s)
@@ -300,7 +305,8 @@ def _print_leaderboard(table) -> None:
     if table.empty:
         print("No finished runs yet.")
         return
-    columns = ["run", "backbone", "num_frames", "head", "weights", "val_auc", "test_auc", "test_accuracy", "test_eer", "epochs"]
+    columns = ["run", "dataset", "backbone", "num_frames", "head", "weights", "val_auc", "test_auc", "test_accuracy",
+               "test_eer", "test_videos", "test_split", "epochs"]
     columns += [c for c in table.columns if c.startswith("eval_") and c.endswith("_auc")]
     print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 

@@ -99,17 +99,22 @@ def plot_frames(frames: np.ndarray, boxes: np.ndarray | None = None, title: str 
     return _finish(fig, path)
 
 
-def plot_leaderboard(table: pd.DataFrame, metric: str = "test_auc", path: str | os.PathLike | None = None,
-                     top: int = 20):
-    """Horizontal bars of `metric` per run (best on top), from `compare_saved_models`."""
-    shown = table.dropna(subset=[metric]).sort_values(metric, ascending=False).head(top)
-    fig = _figure((9, 0.35 * len(shown) + 1.2))
+def plot_leaderboard(table: pd.DataFrame, metric: str = "val_auc", path: str | os.PathLike | None = None,
+                     top: int = 20, shown_too: str = "test_auc"):
+    """Horizontal bars of `metric` per run in the table's order (`compare_saved_models` ranks
+    by validation AUC), the first `top` rows; `shown_too` (test AUC) is marked, not ranked by."""
+    shown = table.dropna(subset=[metric]).head(top)
+    fig = _figure((9, 0.35 * len(shown) + 1.4))
     ax = fig.subplots()
-    ax.barh(np.arange(len(shown)), shown[metric], color="tab:green")
-    ax.set_yticks(np.arange(len(shown)), shown.run, fontsize=8)
+    rows = np.arange(len(shown))
+    ax.barh(rows, shown[metric], color="tab:green", label=metric)
+    if shown_too in shown:
+        ax.plot(shown[shown_too], rows, "k|", markersize=12, label=f"{shown_too} (shown, not ranked by)")
+    ax.set_yticks(rows, shown.run, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(metric)
+    ax.set_xlim(0, 1.08)
+    ax.set_xlabel("AUC")
+    ax.legend(loc="lower right", fontsize=8)
     for i, value in enumerate(shown[metric]):
         ax.text(value, i, f" {value:.3f}", va="center", fontsize=8)
     return _finish(fig, path)
