@@ -20,7 +20,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of notebooks
+from vidseq.quiet import import_keras_quietly
+
+import_keras_quietly()  # TensorFlow's start-up lines stay out of the terminal and notebooks
 import keras  # noqa: E402
 import numpy as np
 import pandas as pd
@@ -29,7 +31,7 @@ import util
 from vidseq import __version__, backbones, coatnet, ray_engine
 from vidseq.atomic import atomic_path, write_json, write_text
 from vidseq.backbones import BACKBONES
-from vidseq.cache import DiskCache, cache_key
+from vidseq.cache import DiskCache, cache_key, content_fingerprint
 from vidseq.checks import check_int
 from vidseq.distribution import check_distribution, distribution_scope, pad_rows
 from vidseq.faces import FaceCrop, face_settings
@@ -642,7 +644,6 @@ class _Run:
         self.rows = {s: (self.videos.split == s).to_numpy() for s in util.SPLITS}
         self.errors: dict[str, str] = {}
         self.no_face: list[str] = []
-        say(util.describe_split(self.videos))
         _require_both_classes(self.labels, self.rows, "Expected val_size > 0 and test_size > 0.")
 
     def drop_unusable(self, usable: np.ndarray, errors: dict, no_face: list) -> dict[str, np.ndarray]:
@@ -654,6 +655,9 @@ class _Run:
         if no_face:
             self.say(f"No face found in {len(no_face)} video(s): full frames used; listed in metrics.json.")
         self.used = {s: r & usable for s, r in self.rows.items()}
+        # The split as trained and tested: counts after skipping, so they match metrics.json.
+        self.used_videos = self.videos.assign(split=np.where(usable, self.videos.split, "skipped"))
+        self.say(util.describe_split(self.used_videos))
         _require_both_classes(self.labels, self.used, f"After skipping {len(errors)} unusable video(s); "
                               "expected both classes.")
         return self.used
@@ -666,7 +670,7 @@ class _Run:
         tested = self.videos[self.used["test"]]
         metrics.update(
             test_split=util.split_fingerprint(tested.path, tested.label),
-            split_report=util.split_report(self.videos).to_dict(orient="index"),
+            split_report=util.split_report(self.used_videos).to_dict(orient="index"),
             test_loss=test_loss, test_acc=test_acc, train_videos=int(train_videos), epochs_trained=int(len(history)),
             best_epoch=int(history.val_loss.idxmin()) + 1, train_seconds=round(train_seconds, 2),
             skipped=[{"path": p, "error": e} for p, e in self.errors.items()], no_face=self.no_face,
@@ -775,16 +779,17 @@ def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tu
 
 
 def _prepare_run(data_dir, opts: dict, banner: str) -> _Run:
-    """Create save_dir (an unwritable one fails now, not after training), then discover and split."""
+    """Discover and split, then create save_dir (an unwritable one fails now, not after training)."""
     face = face_settings(opts["face_crop"])
     cache_dir = default_cache_dir() if opts["cache_dir"] is None else Path(opts["cache_dir"])
+    say = print if opts["verbose"] else (lambda *a, **k: None)
+    run = _Run(data_dir, opts, say, cache_dir, face)  # a bad data_dir fails here, before any folder is made
     save_dir = Path(opts["save_dir"])
     save_dir.mkdir(parents=True, exist_ok=True)
     if not os.access(save_dir, os.W_OK):
         raise PermissionError(f"Received: save_dir={str(save_dir)!r}, which is not writable.")
-    say = print if opts["verbose"] else (lambda *a, **k: None)
     say(banner)
-    return _Run(data_dir, opts, say, cache_dir, face)
+    return run
 
 
 def _class_counts(labels: np.ndarray) -> str:
@@ -892,6 +897,8 @@ def search(
             progress.set_postfix_str(run_name[:48])
             if not (save_dir / run_name / "metrics.json").exists():
                 train_test_classifier(data_dir, frames, model_name, **{**opts, "run_name": run_name})
+            elif opts["verbose"]:
+                progress.write(f"{run_name}: finished already, reused (delete its folder to train it again)")
             progress.update(1)
     finally:
         progress.close()
@@ -1024,13 +1031,16 @@ def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike) -> float:
 
 def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str = "test",
              compression: str | None = None) -> dict:
-    """Metrics of a saved run on another dataset (or its own), saved as `eval_<name>.json` in the run.
+    """Metrics of a saved run on another dataset (or its own), saved as `eval_<name>.json` in the run
+    (the returned dict's `written` says where).
 
     The videos of `data_dir` are split as the run split its own data (same sizes and seed;
     official splits kept, so Celeb-DF's `split="test"` is its official test list), and
     `split` of them ("train", "val", "test" or "all") are scored. `<name>` is the dataset
     folder's name, with `-<split>` unless the split is "test". Unreadable videos are
-    skipped and listed. `compare_saved_models` shows `eval_<name>_auc` and `_eer`.
+    skipped and listed. `compare_saved_models` shows `eval_<name>_auc` and `_eer`. Videos whose
+    content is one of the run's training or validation videos (a copy, a regenerated demo)
+    are warned about and listed under `seen_in_training`.
 
     >>> evaluate("saved_models/<dfd run>", "data/Celeb-DF-v2")["auc"]  # doctest: +SKIP
     0.64
@@ -1046,17 +1056,32 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
         videos = videos[videos.split == split].reset_index(drop=True)
     if videos.empty:
         raise ValueError(f"Received: split={split!r}, which holds no videos of {str(data_dir)!r}.")
+    seen = _seen_in_training(run_dir, videos.path)
+    if seen:
+        warnings.warn(f"{len(seen)} of the {len(videos)} videos to evaluate are the run's own training or validation "
+                      f"videos (same file content, e.g. {seen[0]!r}): these metrics do not measure generalization.",
+                      stacklevel=2)
     scores, errors, _ = _score_videos(run_dir, config, videos.path.tolist())
     ok = ~np.isnan(scores)
     labels = videos.label.to_numpy()
     name = _file_safe(Path(data_dir).resolve().name) + ("" if split == "test" else f"-{split}")
     metrics = dict(binary_metrics(labels[ok], scores[ok]), data_dir=str(Path(data_dir).resolve()), split=split,
                    dataset="+".join(sorted(videos.dataset.unique())), created=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                   skipped=[{"path": p, "error": e} for p, e in errors.items()])
+                   skipped=[{"path": p, "error": e} for p, e in errors.items()], seen_in_training=seen)
     table = videos[["path", "label"]].assign(split=split, score=scores)[ok]
     write_text(Path(run_dir) / f"eval_{name}_scores.csv", table.to_csv(index=False))
     write_json(Path(run_dir) / f"eval_{name}.json", metrics)
-    return metrics
+    return {**metrics, "written": str(Path(run_dir) / f"eval_{name}.json")}
+
+
+def _seen_in_training(run_dir, paths: Iterable[str]) -> list[str]:
+    """The `paths` whose content is one of the run's training or validation videos (wherever they now are)."""
+    splits_file = Path(run_dir) / "splits.csv"
+    if not splits_file.is_file():
+        return []
+    splits = pd.read_csv(splits_file)
+    trained = {content_fingerprint(p) for p in splits.path[splits.split.isin(["train", "val"])] if Path(p).is_file()}
+    return [p for p in paths if content_fingerprint(p) in trained]
 
 
 def _run_face_and_cache(config: dict) -> tuple[FaceCrop | bool, Path]:

@@ -2,8 +2,10 @@
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,51 @@ def test_predict_missing_run_is_an_error(tmp_path, capsys, dataset):
 def test_face_options_need_face_crop(dataset, capsys):
     assert cli.main(["extract", str(dataset), "--weights", "random", "--no-face", "skip"]) == 2
     assert "--face-crop" in capsys.readouterr().err
+
+
+def test_help_shows_defaults():
+    for command, shown in (("train", "default 64"), ("extract", "(default: 32)"), ("demo", "(default: data/demo)"),
+                           ("evaluate", "(default: test)")):
+        result = run(VIDSEQ, command, "--help")
+        assert result.returncode == 0 and shown in " ".join(result.stdout.split()), (command, result.stdout)
+
+
+def test_library_errors_are_said_in_flags():
+    parser = cli._subparser(cli.build_parser(), "train")
+    message = "Offline, use weights='random' (seeded init), weights='auto'. Received: num_frames=0, face_crop=True."
+    assert cli.in_cli_terms(message, parser) == (
+        "Offline, use --weights random (seeded init), --weights auto. Received: --num-frames 0, --face-crop.")
+    result = run(VIDSEQ, "train", "anywhere", "--num-frames", "0")
+    assert result.returncode == 2 and "--num-frames 0" in result.stderr and "num_frames=" not in result.stderr
+
+
+def test_a_missing_data_folder_fails_before_tensorflow_loads_and_leaves_nothing(tmp_path):
+    started = time.perf_counter()
+    result = run(VIDSEQ, "train", str(tmp_path / "nowhere"), "--weights", "random", cwd=tmp_path)
+    failed_after = time.perf_counter() - started
+    started = time.perf_counter()
+    run(sys.executable, "-c", "import tensorflow")
+    import_takes = time.perf_counter() - started
+    assert result.returncode == 2 and "nowhere" in result.stderr
+    assert failed_after < 0.5 * import_takes, (failed_after, import_takes)
+    assert list(tmp_path.iterdir()) == []  # no empty saved_models/ folder left behind
+    assert "Image Model" not in result.stdout
+
+
+def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path):
+    from vidseq.demo_data import make_demo_dataset
+
+    make_demo_dataset(tmp_path / "data", num_videos=12)
+    cache = tmp_path / "cache"
+    process = subprocess.Popen([VIDSEQ, "extract", str(tmp_path / "data"), "--face-crop", "--weights", "random",
+                                "--num-frames", "32", "--cache-dir", str(cache)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not list(cache.glob("embeddings/*/*.npz")) and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "run the same command again to resume" in err and "Traceback" not in err
+    finished = list(cache.glob("embeddings/*/*.npz"))
+    assert 1 <= len(finished) < 12 and not list(cache.rglob("*.tmp*"))  # nothing half-written

@@ -419,8 +419,7 @@ def test_run_prints_and_saves_its_split_report(finished_run):
     report = metrics["split_report"]
     assert set(report) == {"train", "val", "test", "excluded"}
     assert all(r["shared_identities"] == 0 for r in report.values())
-    splits = pd.read_csv(finished_run[0] / "splits.csv")
-    assert report["test"]["videos"] == (splits.split == "test").sum()
+    assert report["test"]["videos"] == metrics["test"]["videos"]  # counted after skipping unreadable videos
     config = json.loads((finished_run[0] / "config.json").read_text())
     assert config["split_by"] == "identities" and config["dataset"] == config["data_dir"].rsplit("/", 1)[-1]
 
@@ -505,3 +504,19 @@ def test_load_and_predict_bad_run_dir(tmp_path, good_paths):
         model_builder.load_classifier(tmp_path)
     with pytest.raises(FileNotFoundError, match="config.json"):
         model_builder.predict_video(good_paths[0], tmp_path)
+
+
+def test_evaluate_warns_about_the_runs_own_training_videos(finished_run, dataset, tmp_path):
+    run_dir = finished_run[0]
+    copy = tmp_path / "copy"  # the same files elsewhere, e.g. a demo regenerated with the same seed
+    shutil.copytree(dataset, copy, ignore=shutil.ignore_patterns("broken*"))
+    with pytest.warns(UserWarning, match="own training or validation videos"):
+        result = model_builder.evaluate(run_dir, copy, split="all")
+    splits = pd.read_csv(run_dir / "splits.csv")
+    trained = splits[splits.split.isin(["train", "val"]) & ~splits.path.str.endswith("broken.mp4")]
+    assert sorted(Path(p).name for p in result["seen_in_training"]) == sorted(Path(p).name for p in trained.path)
+    assert Path(result["written"]) == run_dir / "eval_copy-all.json" and Path(result["written"]).is_file()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*own training")  # its own test split: nothing seen in training
+        own = model_builder.evaluate(run_dir, dataset, split="test")
+    assert own["seen_in_training"] == []

@@ -124,7 +124,7 @@ def test_plots_return_figures_and_write_pngs(tmp_path):
         "scores.png": plots.plot_score_histograms(scores, tmp_path / "scores.png"),
         "frames.png": plots.plot_frames(rng.integers(0, 255, (6, 40, 60, 3), dtype=np.uint8),
                                         np.tile([5.0, 5, 20, 20], (6, 1)), "clip", tmp_path / "frames.png", columns=4),
-        "board.png": plots.plot_leaderboard(pd.DataFrame(dict(run=["a", "b"], test_auc=[0.7, 0.9])),
+        "board.png": plots.plot_leaderboard(pd.DataFrame(dict(run=["a", "b"], val_auc=[0.8, 0.75], test_auc=[0.7, 0.9])),
                                             path=tmp_path / "board.png"),
     }
     for name, fig in figures.items():

@@ -13,8 +13,10 @@ Weights:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import io
 import os
 import warnings
 from dataclasses import dataclass
@@ -131,7 +133,9 @@ def resolve_weights(name: str, weights: Any) -> Any:
         return weights
     if name not in _AUTO:
         try:
-            build_backbone(name, "imagenet")
+            # Keras prints "Downloading data from ..." before it fails offline: "auto" says it in one line below.
+            with contextlib.redirect_stdout(io.StringIO()):
+                build_backbone(name, "imagenet")
             _AUTO[name] = "imagenet"
         except ImageNetUnavailable as err:
             print(f"ImageNet weights unavailable ({err.reason}); using weights='random' for {name}.")
@@ -158,7 +162,7 @@ def _construct(spec: BackboneSpec, weights: Any) -> Any:
         try:
             model = constructor(weights="imagenet", **kwargs)
         except Exception as err:  # Keras raises a bare Exception on a failed download
-            raise ImageNetUnavailable(spec.name, str(err).splitlines()[0][:200]) from err
+            raise ImageNetUnavailable(spec.name, " ".join(str(err).split())) from err  # the whole reason, one line
     elif weights in ("random", None):
         keras.utils.set_random_seed(RANDOM_WEIGHTS_SEED)
         model = constructor(weights=None, **kwargs)

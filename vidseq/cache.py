@@ -30,6 +30,20 @@ def video_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
     return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def content_fingerprint(path: str | os.PathLike, chunk: int = 1 << 16) -> str:
+    """A digest of a file's size, first and last `chunk` bytes: equal for copies wherever they
+    are, without reading whole videos (an encoder's header and tail differ between clips)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        digest.update(str(size).encode())
+        f.seek(0)
+        digest.update(f.read(chunk))
+        f.seek(max(size - chunk, 0))
+        digest.update(f.read(chunk))
+    return digest.hexdigest()
+
+
 def cache_key(video: str | os.PathLike, **settings: Any) -> str:
     """A hex digest of the video's fingerprint, the settings and the cache format."""
     payload = {"video": video_fingerprint(video), "format": CACHE_FORMAT, **settings}

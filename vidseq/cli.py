@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from pathlib import Path
 from typing import NoReturn, Sequence
 
 from vidseq.backbones import BACKBONES, ImageNetUnavailable
@@ -35,20 +37,26 @@ def _add_embedding_args(p: argparse.ArgumentParser, defaults: bool = True) -> No
     """Frame and backbone options. With `defaults=False` an option not given is left out, so
     that the library's own default applies (they differ between the backbone and CoAtNet paths)."""
     d = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
-    p.add_argument("--num-frames", type=int, default=64, help="frames sampled per video (1-1024)")
+    p.add_argument("--num-frames", type=int, default=d(64),
+                   help="frames sampled per video (1-1024)" + ("" if defaults else "; default 64"))
     if defaults:
         p.add_argument("--model", dest="img_model_name", default="MobileNetV2", choices=sorted(BACKBONES),
                        help="frozen image backbone")
     else:  # CoAtNet's names live with its Keras code: train_test_classifier checks them
-        p.add_argument("--model", dest="img_model_name", default="MobileNetV2",
-                       help=f"a frozen backbone ({', '.join(sorted(BACKBONES))}) or CoAtNet-0 ... CoAtNet-4")
+        p.add_argument("--model", dest="img_model_name", default=argparse.SUPPRESS,
+                       help=f"a frozen backbone ({', '.join(sorted(BACKBONES))}) or CoAtNet-0 ... CoAtNet-4; "
+                            "default MobileNetV2")
+    # Where the library's default applies, the help says it (argparse shows the others').
+    said = (lambda default: "") if defaults else (lambda default: f"; default {default}")
     p.add_argument("--weights", type=_weights, default=d("imagenet"),
-                   help="imagenet | random | auto | none | PATH to a weights file (CoAtNet: none or PATH)")
-    p.add_argument("--strategy", default=d("uniform"), choices=["uniform", "random", "clip", "stride"])
-    p.add_argument("--seed", type=int, default=d(42))
+                   help="imagenet | random | auto | none | PATH to a weights file (CoAtNet: none or PATH)"
+                        + said("imagenet (CoAtNet: none)"))
+    p.add_argument("--strategy", default=d("uniform"), choices=["uniform", "random", "clip", "stride"],
+                   help="which frames to sample" + said("uniform"))
+    p.add_argument("--seed", type=int, default=d(42), help="split, sampling and training seed" + said(42))
     p.add_argument("--cache-dir", default=d(None), help="cache (default: $VIDSEQ_CACHE or ~/.cache/vidseq)")
     p.add_argument("--face-crop", action=argparse.BooleanOptionalAction, default=d(False),
-                   help="crop around each video's face with MTCNN (CoAtNet: on unless --no-face-crop)")
+                   help="crop around each video's face with MTCNN" + said("off (CoAtNet: on)"))
     p.add_argument("--face-margin", type=float, default=None, help="face crop side / face box side (default 1.3)")
     p.add_argument("--no-face", default=None, choices=["full_frame", "skip"],
                    help="for a video without any face: use full frames (default), or skip it")
@@ -91,16 +99,20 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidseq", description="Video-sequence deepfake detection baselines.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Every command's --help shows each option's default (options that default to the
+    # library's own say it in their help, as it differs between model families).
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_ParserWithDefaults)
 
     p = sub.add_parser("demo", help="generate the demo dataset, train one model on it, show the leaderboard")
-    p.add_argument("--data-dir", default="data/demo")
-    p.add_argument("--save-dir", default="saved_models")
-    p.add_argument("--num-videos", type=int, default=40)
-    p.add_argument("--num-frames", type=int, default=32)
+    p.add_argument("--data-dir", default="data/demo", help="where the demo videos are written")
+    p.add_argument("--save-dir", default="saved_models", help="where the runs are saved")
+    p.add_argument("--num-videos", type=int, default=40, help="videos, half real and half fake")
+    p.add_argument("--seed", type=int, default=0, help="the dataset's seed: another seed draws other videos")
+    p.add_argument("--num-frames", type=int, default=32, help="frames sampled per video")
     p.add_argument("--weights", type=_weights, default="auto", help="auto (imagenet, else random) | random | ...")
-    p.add_argument("--epochs", type=int, default=DEMO_TRAINING["epochs"])
-    p.add_argument("--cache-dir", default=None)
+    p.add_argument("--epochs", type=int, default=DEMO_TRAINING["epochs"], help="at most (early stopping)")
+    p.add_argument("--cache-dir", default=None, help="cache (default: $VIDSEQ_CACHE or ~/.cache/vidseq)")
     p.add_argument("--full-frames", action="store_true", help="embed whole frames instead of face crops")
     p.add_argument("--data-only", action="store_true", help="only generate the demo videos")
 
@@ -108,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data_dir")
     _add_embedding_args(p)
     p.add_argument("--batch-size", type=int, default=32, help="frames per backbone batch")
-    p.add_argument("--compression", default="c23")
+    p.add_argument("--compression", default="c23", help="FaceForensics++/DFD quality folder: raw, c23 or c40")
     p.add_argument("--engine", default="local", choices=["local", "ray"],
                    help="ray: embed on a Ray cluster (pip install \"vidseq[ray]\"); cache and videos on shared storage")
     p.add_argument("--address", default=None, help="Ray cluster address (auto: the one `ray start` made here)")
@@ -116,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train and test one classifier (sequence head, or CoAtNet)")
     p.add_argument("data_dir")
+    p.add_argument("--like", metavar="RUN_DIR", default=None,
+                   help="start from a saved run's settings (frames, model, weights, face crops, head, training); "
+                        "flags given here change them")
     _add_embedding_args(p, defaults=False)
     _add_training_args(p)
 
@@ -129,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="score a saved run on a dataset (e.g. another one)")
     p.add_argument("run_dir")
     p.add_argument("data_dir")
-    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
-    p.add_argument("--compression", default=None)
+    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"],
+                   help="which videos of DATA_DIR, split as the run split its own data")
+    p.add_argument("--compression", default=None, help="FaceForensics++/DFD quality folder (default: the run's)")
 
     p = sub.add_parser("compare", help="leaderboard of saved runs")
     p.add_argument("--save-dir", default="saved_models")
@@ -148,38 +164,98 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: X)" to an option's help, except where there is nothing to say (None, off)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False) or action.help is None:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+class _ParserWithDefaults(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, formatter_class=_DefaultsFormatter, **kwargs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except (ValueError, OSError, ImageNetUnavailable) as err:
-        print(f"vidseq {args.command}: error: {err}", file=sys.stderr)
+        print(f"vidseq {args.command}: error: {in_cli_terms(str(err), _subparser(parser, args.command))}",
+              file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Everything written so far is complete (temp file + rename): caches and finished runs.
+        print(f"\nvidseq {args.command}: interrupted. Finished work is kept (embeddings, crops and face boxes in "
+              "the cache; finished runs in the save dir); run the same command again to resume from there.",
+              file=sys.stderr)
+        return 130
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[command]
+
+
+def in_cli_terms(message: str, parser: argparse.ArgumentParser) -> str:
+    """A library error in the command line's terms: `weights='random'` -> `--weights random`
+    for every keyword the command has a flag for."""
+    flags = {a.dest: next((o for o in a.option_strings if o.startswith("--") and not o.startswith("--no-")),
+                          a.option_strings[-1])
+             for a in parser._actions if a.option_strings and a.dest != "help"}
+
+    def flag(match: re.Match) -> str:
+        name, value = match["name"], match["value"]
+        if name not in flags:
+            return match[0]
+        value = value.strip("'\"") if value[:1] in "'\"" else value
+        return f"{flags[name]} {value}" if value not in ("True", "False") else (
+            flags[name] if value == "True" else f"--no-{flags[name][2:]}")
+
+    return re.sub(r"\b(?P<name>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[\w+\-/]+(?:\.[\w+\-/]+)*)", flag, message)
 
 
 def cmd_demo(args) -> int:
     from vidseq.demo_data import make_demo_dataset
 
-    summary = make_demo_dataset(args.data_dir, num_videos=args.num_videos)
+    summary = make_demo_dataset(args.data_dir, num_videos=args.num_videos, seed=args.seed)
     print(f"Demo dataset: {summary}")
     if args.data_only:
         return 0
     import model_builder
 
-    for head in DEMO_HEADS:
-        model_builder.train_test_classifier(
-            args.data_dir, args.num_frames, "MobileNetV2", weights=args.weights, save_dir=args.save_dir,
-            cache_dir=args.cache_dir, face_crop=not args.full_frames, **{**DEMO_TRAINING, **head, "epochs": args.epochs},
-        )
-    _print_leaderboard(model_builder.compare_saved_models(args.save_dir))
+    # As a search: runs are named after their whole configuration, so a rerun with the same
+    # settings reuses its finished runs instead of adding identical rows to the leaderboard.
+    table = model_builder.search(
+        args.data_dir, num_frames=[args.num_frames], img_model_names=["MobileNetV2"], heads=list(DEMO_HEADS),
+        weights=args.weights, save_dir=args.save_dir, face_crop=not args.full_frames, verbose=1,
+        **{**DEMO_TRAINING, "epochs": args.epochs}, **({"cache_dir": args.cache_dir} if args.cache_dir else {}))
+    _print_leaderboard(table)
     return 0
 
 
-def cmd_extract(args) -> int:
-    import model_builder
-    import util
+def _discover(data_dir: str, compression: str | None = None, num_frames: int | None = None):
+    """The dataset's videos, found before TensorFlow loads: a wrong path fails in well under a second."""
+    import util  # no TensorFlow
 
-    videos = util.discover_videos(args.data_dir, args.compression)
+    if num_frames is not None:
+        util.check_num_frames(num_frames)
+    return util.discover_videos(data_dir, compression or "c23")
+
+
+def _run_folder(run_dir: str, needs: str = "config.json") -> Path:
+    if not (Path(run_dir) / needs).is_file():
+        raise ValueError(f"Received: {run_dir!r}, which has no {needs}. Expected a saved run folder "
+                         "(see `vidseq compare`).")
+    return Path(run_dir)
+
+
+def cmd_extract(args) -> int:
+    videos = _discover(args.data_dir, args.compression, args.num_frames)
+    import model_builder
     features, mask = model_builder.embed_videos(
         videos.path, args.num_frames, args.img_model_name, args.weights, args.cache_dir or model_builder.default_cache_dir(),
         _face_crop(args), batch_size=args.batch_size, on_error="skip", strategy=args.strategy, seed=args.seed,
@@ -191,17 +267,44 @@ def cmd_extract(args) -> int:
 
 
 def cmd_train(args) -> int:
-    import model_builder
-
-    not_options = ("command", "data_dir", "num_frames", "img_model_name", "face_margin", "no_face")
-    options = {k: v for k, v in vars(args).items() if k not in not_options}
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "data_dir", "face_margin", "no_face", "like")}
+    like = _run_settings(_run_folder(args.like)) if args.like else {}
+    options = {**like, **given}  # flags given on the command line win over the run's settings
+    options.setdefault("num_frames", 64)
+    options.setdefault("img_model_name", "MobileNetV2")
     for name in ("rnn_units", "dense_units"):
         if name in options:
             options[name] = tuple(options[name])
-    if "face_crop" in options or args.face_margin is not None or args.no_face is not None:
+    if "face_crop" in given or args.face_margin is not None or args.no_face is not None:
         options["face_crop"] = _face_crop(args)
-    model_builder.train_test_classifier(args.data_dir, args.num_frames, args.img_model_name, **options)
+    name = options["img_model_name"]
+    if name not in BACKBONES and not re.fullmatch(r"(?i)coatnet-[0-4]", name):
+        raise ValueError(f"Received: --model {name}. Expected one of {sorted(BACKBONES)} (frozen backbones) or "
+                         "CoAtNet-0 ... CoAtNet-4.")
+    _discover(args.data_dir, options.get("compression"), options["num_frames"])
+    if args.like:
+        changed = {k: v for k, v in given.items() if like.get(k) != v}
+        print(f"Settings of {Path(args.like).name}" + (f", changed: {changed}" if changed else ", unchanged"))
+    import model_builder
+
+    model_builder.train_test_classifier(args.data_dir, options.pop("num_frames"), options.pop("img_model_name"),
+                                        **options)
     return 0
+
+
+def _run_settings(run_dir: Path) -> dict:
+    """The options a saved run was trained with, as train_test_classifier takes them."""
+    from vidseq.faces import FaceCrop
+
+    config = json.loads((run_dir / "config.json").read_text())
+    import model_builder
+
+    valid = set(model_builder.RUN_OPTIONS) | set(model_builder.HEAD_OPTIONS) | set(model_builder.IMAGE_RUN_OPTIONS)
+    settings = {k: v for k, v in config.items() if k in valid - {"save_dir", "run_name", "cache_dir", "verbose"}}
+    if config.get("face_crop"):
+        settings["face_crop"] = FaceCrop(**config["face_crop"])
+    return {**settings, "num_frames": config["num_frames"], "img_model_name": config["img_model_name"],
+            **({"cache_dir": config["cache_dir"]} if config.get("cache_dir") else {})}
 
 
 GRID_KEYS = ("num_frames", "img_model_names", "heads", "n_trials", "seed", "options")
@@ -230,9 +333,10 @@ def read_grid(path: str) -> dict:
 
 
 def cmd_search(args) -> int:
+    grid = read_grid(args.grid)
+    _discover(args.data_dir, grid.get("options", {}).get("compression"))
     import model_builder
 
-    grid = read_grid(args.grid)
     options = dict(grid.get("options", {}))
     options.update({k: v for k, v in (("save_dir", args.save_dir), ("cache_dir", args.cache_dir)) if v is not None})
     n_trials = args.n_trials if args.n_trials is not None else grid.get("n_trials")
@@ -244,12 +348,15 @@ def cmd_search(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    _run_folder(args.run_dir, "model.keras")
+    _discover(args.data_dir, args.compression)
     import model_builder
 
     metrics = model_builder.evaluate(args.run_dir, args.data_dir, args.split, args.compression)
     auc = "n/a" if metrics["auc"] is None else f"{metrics['auc']:.3f}"
     print(f"{metrics['videos']} videos ({metrics['real']} real, {metrics['fake']} fake), {len(metrics['skipped'])} "
           f"skipped: AUC {auc}, accuracy {metrics['accuracy']:.3f}, log loss {metrics['log_loss']:.4f}")
+    print(f"Wrote {metrics['written']}")
     return 0
 
 
@@ -264,6 +371,9 @@ def cmd_compare(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    _run_folder(args.run)
+    if not Path(args.video).is_file():
+        raise ValueError(f"Received: {args.video!r}, which is not a file. Expected a video file.")
     import model_builder
 
     print(f"{model_builder.predict_video(args.video, args.run):.4f}")

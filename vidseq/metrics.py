@@ -6,12 +6,26 @@ import numpy as np
 from sklearn import metrics as skm
 
 
+def eer_point(fpr: np.ndarray, tpr: np.ndarray) -> tuple[float, float]:
+    """Where the ROC curve (straight segments between its points, as it is drawn) crosses the
+    line on which false-positive and false-negative rates are equal: `(fpr, tpr)` there.
+
+    >>> [round(v, 3) for v in eer_point(np.array([0.0, 0.0, 1 / 6, 1.0]), np.array([0.0, 5 / 6, 1.0, 1.0]))]
+    [0.083, 0.917]
+    """
+    gap = fpr + tpr - 1  # < 0 before the crossing, >= 0 from it on (the curve only rises)
+    j = int(np.argmax(gap >= 0))
+    if j == 0:
+        return float(fpr[0]), float(tpr[0])
+    t = -gap[j - 1] / (gap[j] - gap[j - 1])
+    x = fpr[j - 1] + t * (fpr[j] - fpr[j - 1])
+    return float(x), float(1 - x)
+
+
 def equal_error_rate(labels: np.ndarray, scores: np.ndarray) -> float:
-    """The error rate where false-positive and false-negative rates are equal."""
+    """The error rate where false-positive and false-negative rates are equal (on the ROC curve)."""
     fpr, tpr, _ = skm.roc_curve(labels, scores)
-    fnr = 1 - tpr
-    i = int(np.nanargmin(np.abs(fnr - fpr)))
-    return float((fpr[i] + fnr[i]) / 2)
+    return eer_point(fpr, tpr)[0]
 
 
 def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from vidseq.atomic import atomic_path
+from vidseq.metrics import eer_point
 
 
 def _figure(figsize):
@@ -30,12 +31,15 @@ def _finish(fig, path: str | os.PathLike | None):
 
 
 def plot_learning_curves(history: pd.DataFrame, path: str | os.PathLike | None = None):
-    """Loss and accuracy per epoch, train against validation."""
+    """Loss and accuracy per epoch, train against validation; the best validation-loss epoch marked."""
     fig = _figure((10, 4))
+    best = int(history["val_loss"].idxmin()) + 1 if "val_loss" in history and history["val_loss"].notna().any() else None
     for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
         for prefix, style in (("", "-"), ("val_", "--")):
             if prefix + metric in history:
                 ax.plot(history["epoch"] + 1, history[prefix + metric], style, label=(prefix or "train_") + metric)
+        if best is not None:  # early stopping restores this epoch's weights: the model saved
+            ax.axvline(best, color="grey", linestyle=":", label=f"best epoch {best} (kept)")
         ax.set_xlabel("epoch")
         ax.set_title(metric)
         ax.legend()
@@ -52,8 +56,8 @@ def plot_roc(scores: pd.DataFrame, path: str | os.PathLike | None = None):
         if group.label.nunique() == 2:
             fpr, tpr, _ = roc_curve(group.label, group.score)
             line, = ax.plot(fpr, tpr, label=f"{split} (AUC {roc_auc_score(group.label, group.score):.3f})")
-            i = int(np.argmin(np.abs((1 - tpr) - fpr)))  # where misses and false alarms are equal
-            ax.plot(fpr[i], tpr[i], "o", color=line.get_color(), label=f"{split} EER {(fpr[i] + 1 - tpr[i]) / 2:.3f}")
+            x, y = eer_point(fpr, tpr)  # on the curve, where misses and false alarms are equal
+            ax.plot(x, y, "o", color=line.get_color(), label=f"{split} EER {x:.3f}")
     ax.plot([0, 1], [0, 1], ":", color="grey")
     ax.set_xlabel("false positive rate (real called fake)")
     ax.set_ylabel("true positive rate (fake caught)")
