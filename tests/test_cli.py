@@ -125,3 +125,16 @@ def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path):
     assert "interrupted" in err and "run the same command again to resume" in err and "Traceback" not in err
     finished = list(cache.glob("embeddings/*/*.npz"))
     assert 1 <= len(finished) < 12 and not list(cache.rglob("*.tmp*"))  # nothing half-written
+
+
+def test_train_like_a_saved_run_changes_only_what_is_given(dataset, cache_dir, tmp_path, capsys):
+    save_dir = tmp_path / "runs"
+    assert cli.main(["train", str(dataset), "--weights", "random", "--num-frames", "5", "--cache-dir", str(cache_dir),
+                     "--epochs", "2", "--learning-rate", "0.002", "--rnn-units", "8", "--val-size", "0.25",
+                     "--test-size", "0.25", "--save-dir", str(save_dir), "--run-name", "base", "--seed", "4"]) == 0
+    assert cli.main(["train", str(dataset), "--like", str(save_dir / "base"), "--rnn", "lstm",
+                     "--run-name", "like"]) == 0
+    assert "changed: {'rnn': 'lstm'" in capsys.readouterr().out
+    base, like = (json.loads((save_dir / name / "config.json").read_text()) for name in ("base", "like"))
+    differ = {k for k in base.keys() | like.keys() if base.get(k) != like.get(k)}
+    assert differ == {"rnn", "head", "params", "created", "run_name"}, differ

@@ -27,7 +27,7 @@ def test_every_backbone_gives_live_features(name, video_factory):
 
 
 def test_demo_end_to_end(tmp_path):
-    """README's main job: demo data, two heads on cached face-crop embeddings, leaderboard."""
+    """README's main job: demo data, two heads on cached face-crop embeddings, leaderboard; run twice."""
     vidseq = Path(sys.executable).with_name("vidseq")
     env = {**os.environ, "VIDSEQ_CACHE": str(tmp_path / "cache")}
     result = subprocess.run([str(vidseq), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
@@ -42,3 +42,8 @@ def test_demo_end_to_end(tmp_path):
     gru = next(auc for name, auc in aucs.items() if "gru64_avg" in name)
     assert gru >= 0.8 and min(aucs.values()) >= 0.75, f"the demo did not learn: test AUCs {aucs}"
     assert all(json.loads((run / "config.json").read_text())["face_crop"] for run in runs)
+    again = subprocess.run([str(vidseq), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert sorted((tmp_path / "saved_models").iterdir()) == runs  # a rerun reuses its finished runs
+    assert again.stdout.count("finished already, reused") == 2
+    assert "cuInit" not in result.stderr + again.stderr and "oneDNN" not in result.stderr  # quiet start-up

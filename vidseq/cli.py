@@ -300,7 +300,7 @@ def _run_settings(run_dir: Path) -> dict:
     import model_builder
 
     valid = set(model_builder.RUN_OPTIONS) | set(model_builder.HEAD_OPTIONS) | set(model_builder.IMAGE_RUN_OPTIONS)
-    settings = {k: v for k, v in config.items() if k in valid - {"save_dir", "run_name", "cache_dir", "verbose"}}
+    settings = {k: v for k, v in config.items() if k in valid - {"run_name", "cache_dir", "verbose"}}
     if config.get("face_crop"):
         settings["face_crop"] = FaceCrop(**config["face_crop"])
     return {**settings, "num_frames": config["num_frames"], "img_model_name": config["img_model_name"],
