@@ -5,8 +5,8 @@ first touches a device ("oneDNN custom operations are on", "Could not find cuda 
 "failed call to cuInit" on a CPU machine), straight to file descriptor 2, before Python's
 logging or TF_CPP_MIN_LOG_LEVEL apply to all of them. Loading and one tiny operation run
 with that descriptor pointed at a temporary file; if the import fails, what was printed is
-replayed so that nothing useful is lost. Later, TF_CPP_MIN_LOG_LEVEL=2 (unless set) keeps
-TensorFlow's native INFO and WARNING lines out; its errors still print.
+replayed so that nothing useful is lost. Later, TF_CPP_MIN_LOG_LEVEL=3 (unless set) keeps
+TensorFlow's native log lines out.
 `VIDSEQ_VERBOSE=1` (the CLI's `--verbose`) keeps everything.
 """
 
@@ -40,9 +40,12 @@ def native_stderr_to_file() -> Iterator[None]:
 
 def import_keras_quietly() -> None:
     """Load Keras and its backend, and initialise its devices, with the start-up lines hidden."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own INFO/WARNING lines, later too
     if "keras" in sys.modules or os.environ.get("VIDSEQ_VERBOSE", "") not in ("", "0"):
         return
+    # Later native log lines too: on a CPU machine TensorFlow's ERROR lines are noise as well
+    # ("oneDNN supports DT_BOOL only on platforms with AVX-512" at every masked GRU); a real
+    # failure raises a Python exception with its own message.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with native_stderr_to_file():
         import keras
 
