@@ -457,7 +457,8 @@ def train_test_classifier(
     """Discover, split (group-disjoint), embed (cached), train, test and save one run.
 
     Returns `(labels, classifier, (test_loss, test_acc))`, measured on the TEST split;
-    the model kept is the one with the best validation loss. The run folder
+    the model kept is the one with the best validation loss (unless a given `early_stopping`
+    monitors or restores otherwise). The run folder
     `save_dir/<run_name>/` holds `model.keras`, `config.json`, `metrics.json`,
     `history.csv`, `splits.csv` and plots. Options (keyword): every `build_classifier`
     argument and {run_options}.

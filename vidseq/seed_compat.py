@@ -49,6 +49,11 @@ def translate_seed_options(options: dict, say: Callable[[str], Any] = print) -> 
 
     Raises ValueError when an alias and the option it becomes are both given, or on a bad
     `num_gru`, `gru_units`, `num_dense`, `smallest_dense_units` or `split_ratio`.
+
+    >>> translate_seed_options({"num_dense": 3, "split_ratio": (0.7, 0.15, 0.15)}, say=print)
+    Seed option num_dense=3 -> vidseq option dense_units=(512, 256, 128)
+    Seed option split_ratio=(0.7, 0.15, 0.15) -> vidseq option val_size=0.15, test_size=0.15
+    {'dense_units': (512, 256, 128), 'val_size': 0.15, 'test_size': 0.15}
     """
     given = [k for k in options if k in SEED_ALIASES]
     if not given:
