@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 import util
-from vidseq import __version__, backbones, coatnet, ray_engine
+from vidseq import __version__, backbones, coatnet, ray_engine, seed_compat
 from vidseq.atomic import atomic_path, write_json, write_text
 from vidseq.backbones import BACKBONES
 from vidseq.cache import DiskCache, cache_key, content_fingerprint
@@ -42,7 +42,7 @@ from vidseq.plots import plot_frames, plot_leaderboard, plot_learning_curves, pl
 __all__ = [
     "BACKBONES", "LABELS", "embed_videos", "build_classifier", "train_test_classifier",
     "compare_saved_models", "load_classifier", "predict_video", "explain_video", "evaluate", "search",
-    "check_run_options", "default_cache_dir",
+    "check_run_options", "default_cache_dir", "classifier", "run_threshold",
 ]
 
 LABELS = ["real", "fake"]  # class names by output index: the sigmoid output is P(fake)
@@ -460,7 +460,8 @@ def train_test_classifier(
     """Discover, split (group-disjoint), embed (cached), train, test and save one run.
 
     Returns `(labels, classifier, (test_loss, test_acc))`, measured on the TEST split;
-    the model kept is the one with the best validation loss. The run folder
+    the model kept is the one with the best validation loss (unless a given `early_stopping`
+    monitors or restores otherwise). The run folder
     `save_dir/<run_name>/` holds `model.keras`, `config.json`, `metrics.json`,
     `history.csv`, `splits.csv` and plots. Options (keyword): every `build_classifier`
     argument and {run_options}.
@@ -474,8 +475,28 @@ def train_test_classifier(
     `distribution="data_parallel"` trains on every local device with
     `keras.distribution.DataParallel` (JAX backend; `batch_size` a multiple of the device count).
 
+    Training callbacks and SGD: `early_stopping` (True: vidseq's, on val_loss with `patience`,
+    best weights restored; False or None: off; a `keras.callbacks.EarlyStopping`, used as
+    given, or a dict of its settings), `reduce_lr` (None, a `ReduceLROnPlateau` or a dict of
+    its settings; with `schedule="constant"`), `callbacks` (your own Keras callbacks, run after
+    vidseq's; NOT saved in config.json, and refused by `search`), `momentum` and `nesterov`
+    (with `optimizer="sgd"` only; SGD's momentum is 0.9 unless given). config.json records
+    the early stopping's and learning-rate reduction's settings, never callback objects.
+
+    The seed toolkit's keywords are accepted as aliases, each printing the vidseq option it
+    became (config.json holds vidseq's names only; giving both names is an error):
+    `num_gru` + `gru_units` -> `rnn_units` (`num_gru` layers of `gru_units`), `num_dense` +
+    `smallest_dense_units` -> `dense_units` (widest first, halving down to the smallest),
+    `batchnorm` -> `batch_norm`, `dropout_rate` -> `dropout`, `optimizer_name` -> `optimizer`
+    ("sgd" without `momentum`: momentum 0, as the seed), `optimizer_lr` -> `learning_rate`,
+    `split_ratio` -> `val_size`, `test_size` (must sum to 1), `estop` -> `early_stopping`,
+    `reduce_lr_on_plateau` -> `reduce_lr`. See docs/migrating.md.
+
     >>> labels, model, (loss, acc) = train_test_classifier(
     ...     "data/demo", 16, "MobileNetV2", weights="random", epochs=20, learning_rate=1e-3)  # doctest: +SKIP
+    >>> labels, model, (loss, acc) = train_test_classifier(   # the seed toolkit's notebook call
+    ...     data_dir="data/DFD", num_frames=64, num_gru=2, num_dense=1, batchnorm=True,
+    ...     weights="random")  # doctest: +SKIP
     """
     num_frames, model_name, opts = check_run_options(num_frames, img_model_name, options)
     if model_name not in BACKBONES:
@@ -506,7 +527,7 @@ def train_test_classifier(
         started = time.time()
         fit = model.fit(x, y, sample_weight=weight, validation_data=val, epochs=opts["epochs"],
                         batch_size=opts["batch_size"], shuffle=True, verbose=2 if opts["verbose"] else 0,
-                        callbacks=[_early_stopping(opts)])
+                        callbacks=_callbacks(opts))
         train_seconds = time.time() - started
         # One predict over val and test (each new shape costs a trace); the test loss and
         # accuracy are those of `model.evaluate`, computed from the same scores.
@@ -518,7 +539,7 @@ def train_test_classifier(
     config = dict(
         img_model_name=spec.name, input_size=list(spec.input_size), feature_dim=spec.feature_dim, head=model.name,
         weights=weights if weights in backbones.WEIGHT_KEYWORDS else str(Path(weights).resolve()),
-        weights_identity=backbones.weights_identity(weights), **head,
+        weights_identity=backbones.weights_identity(weights), **head, **seed_compat.training_config(opts),
     )
     return run.finish(num_frames, model, config, metrics, fit, train_seconds, len(data["train"][1]), scores)
 
@@ -548,7 +569,7 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
         _compile(model, opts, steps_per_epoch=len(sets["train"]))
         started = time.time()
         fit = model.fit(sets["train"], validation_data=sets["val"], epochs=opts["epochs"],
-                        verbose=2 if opts["verbose"] else 0, callbacks=[_early_stopping(opts)])
+                        verbose=2 if opts["verbose"] else 0, callbacks=_callbacks(opts))
         train_seconds = time.time() - started
         for split in ("val", "test"):
             frames = sets[split]
@@ -557,7 +578,7 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
             metrics[f"{split}_frames"] = binary_metrics(frames.labels[frames.video_ids], frame_scores)
     config = dict(img_model_name=variant, input_size=[image_size, image_size], head=model.name,
                   weights=None if weights is None else str(Path(weights).resolve()),
-                  **{k: opts[k] for k in ("image_size", "augment", "video_score")})
+                  **{k: opts[k] for k in ("image_size", "augment", "video_score")}, **seed_compat.training_config(opts))
     return run.finish(num_frames, model, config, metrics, fit, train_seconds, int(rows["train"].sum()), scores)
 
 
@@ -568,7 +589,7 @@ def _score_frames(model: keras.Model, frames: FrameDataset, how: str) -> tuple[n
 
 
 train_test_classifier.__doc__ = train_test_classifier.__doc__.format(
-    run_options=", ".join(f"`{k}`" for k in RUN_OPTIONS),
+    run_options=", ".join(f"`{k}`" for k in (*RUN_OPTIONS, *seed_compat.TRAINING_OPTIONS)),
     image_options=", ".join(f"`{k}={v!r}`" for k, v in IMAGE_RUN_OPTIONS.items()),
 )
 
@@ -615,7 +636,9 @@ def _compile(model: keras.Model, opts: dict, steps_per_epoch: int) -> None:
         rate = keras.optimizers.schedules.CosineDecay(0.0 if warmup else rate, decay_steps=steps - warmup,
                                                       warmup_target=rate if warmup else None, warmup_steps=warmup)
     kind = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "rmsprop": keras.optimizers.RMSprop,
-            "sgd": lambda rate, **kw: keras.optimizers.SGD(rate, momentum=0.9, **kw)}[opts["optimizer"]]
+            "sgd": lambda rate, **kw: keras.optimizers.SGD(rate, momentum=seed_compat.sgd_momentum(opts),
+                                                           nesterov=bool(opts.get("nesterov")), **kw),
+            }[opts["optimizer"]]
     # AdamW insists on a float; the others take None for "no decay".
     optimizer = kind(rate, weight_decay=opts["weight_decay"] or (0.0 if opts["optimizer"] == "adamw" else None))
     if opts["weight_decay"]:  # decay weights, not the scales and shifts of norms, biases or position tables
@@ -630,8 +653,9 @@ def _class_weight(labels: np.ndarray) -> dict[int, float]:
     return {c: len(labels) / (2 * counts[c]) for c in (0, 1) if counts[c]}
 
 
-def _early_stopping(opts: dict):
-    return keras.callbacks.EarlyStopping("val_loss", patience=opts["patience"], restore_best_weights=True)
+def _callbacks(opts: dict) -> list:
+    """Early stopping (vidseq's, the one given, or none), ReduceLROnPlateau if given, then the user's callbacks."""
+    return seed_compat.build_callbacks(opts)
 
 
 class _Run:
@@ -738,7 +762,9 @@ def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tu
     if variant is None and img_model_name not in BACKBONES:
         raise ValueError(f"Received: img_model_name={img_model_name!r}. Expected one of {sorted(BACKBONES)} "
                          f"(frozen backbones) or {list(coatnet.COATNET_VARIANTS)}.")
-    opts = _check_options(options, IMAGE_RUN_OPTIONS if variant else {**HEAD_OPTIONS, **RUN_OPTIONS})
+    options = seed_compat.translate_seed_options(options)  # the seed toolkit's names, one printed line each
+    valid = IMAGE_RUN_OPTIONS if variant else {**HEAD_OPTIONS, **RUN_OPTIONS}
+    opts = _check_options(options, {**valid, **seed_compat.TRAINING_OPTIONS})
     num_frames = util.check_num_frames(num_frames)
     if variant:
         opts["image_size"] = coatnet.check_image_size(opts["image_size"])
@@ -764,6 +790,8 @@ def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tu
     for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
         if opts[name] not in valid:
             raise ValueError(f"Received: {name}={opts[name]!r}. Expected one of {valid}.")
+    seed_compat.sync_patience(options, opts)
+    seed_compat.check_training_options(opts)
     face_settings(opts["face_crop"])
     if opts["split_by"] not in util.SPLIT_BY:
         raise ValueError(f"Received: split_by={opts['split_by']!r}. Expected one of {list(util.SPLIT_BY)}.")
@@ -874,6 +902,7 @@ def search(
     >>> search("data/demo", num_frames=[16, 32], heads=[{"rnn": "gru", "rnn_units": [[64], [128]]},
     ...        {"rnn": None}], weights="random", learning_rate=1e-3)  # doctest: +SKIP
     """
+    options = seed_compat.for_search(options)  # seed names translated once; callbacks refused
     if "run_name" in options:
         raise ValueError("Received: run_name with search. Expected none: each run is named after its configuration.")
     for name, values in (("num_frames", num_frames), ("img_model_names", img_model_names), ("heads", heads)):
@@ -926,7 +955,8 @@ def _expand_head(head: dict) -> list[dict]:
 
 def _search_run_name(data_dir, num_frames: int, model_name: str, opts: dict) -> str:
     """`<data folder>_<model>_f<frames>_<head>_<hash of everything that defines the run>`."""
-    identity = {k: v for k, v in opts.items() if k not in _NOT_IN_RUN_IDENTITY}
+    identity = {k: v for k, v in opts.items() if k not in _NOT_IN_RUN_IDENTITY
+                and not (k in seed_compat.TRAINING_OPTIONS and v == seed_compat.TRAINING_OPTIONS[k])}
     payload = json.dumps(dict(data_dir=str(Path(data_dir).resolve()), num_frames=num_frames, model=model_name,
                               **identity), sort_keys=True, default=str)
     digest = hashlib.sha256(payload.encode()).hexdigest()[:10]
@@ -1164,3 +1194,60 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     return {"score": score, "threshold": threshold, "label": "FAKE" if score >= threshold else "REAL",
             "frames": frames, "boxes": boxes, "face_found": (boxes is not None) if face else None,
             "frame_scores": None if frame_scores is None else frame_scores[0]}
+
+
+# --------------------------------------------------------------------------- the seed toolkit's app call
+
+
+def run_threshold(run_dir: str | os.PathLike) -> float:
+    """The P(fake) at or above which a run calls a video FAKE: its validation split's threshold in
+    metrics.json, else its test split's, else 0.5 (chosen on validation, never on test data).
+
+    >>> run_threshold("saved_models/<run>")  # doctest: +SKIP
+    0.5
+    """
+    file = Path(run_dir) / "metrics.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no metrics.json. "
+                                "Expected a finished run folder.")
+    metrics = json.loads(file.read_text())
+    for split in ("val", "test"):
+        threshold = (metrics.get(split) or {}).get("threshold")
+        if threshold is not None:
+            return float(threshold)
+    return 0.5
+
+
+def classifier(video_path: str | os.PathLike, run: str | os.PathLike | None = None, num_frames: int | None = None,
+               img_model_name: str | None = None, *, trained_classifier_path: str | os.PathLike | None = None) -> str:
+    """"REAL" or "FAKE" for one video at the run's threshold (`run_threshold`): the seed toolkit's app call.
+
+    `run` is a run folder or the `model.keras` inside one; the seed's keyword
+    `trained_classifier_path` is accepted for it. The run's own backbone, weights, frame count,
+    sampling and face crops are used (`predict_video`); `num_frames` and `img_model_name`, the
+    seed's arguments for those, may be given but must match the run's. A bare `.keras` file
+    outside a run folder (such as the seed's `artifacts/*.keras`) has no recorded settings and
+    is refused.
+
+    >>> classifier("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
+    'FAKE'
+    >>> classifier(video_path="clip.mp4", trained_classifier_path="saved_models/<run>/model.keras")  # doctest: +SKIP
+    'REAL'
+    """
+    if (run is None) == (trained_classifier_path is None):
+        raise ValueError(f"Received: run={run!r}, trained_classifier_path={trained_classifier_path!r}. "
+                         "Expected exactly one: a run folder or the model.keras inside one.")
+    run = Path(run if run is not None else trained_classifier_path)
+    run_dir = run.parent if run.suffix == ".keras" else run
+    if not (run_dir / "config.json").is_file():
+        raise FileNotFoundError(f"Received: {str(run)!r}, which is not a vidseq run folder (no config.json next to "
+                                "model.keras). Expected a folder train_test_classifier saved, or its model.keras; "
+                                "a seed toolkit .keras file holds no frame, backbone or colour settings: retrain it "
+                                "with train_test_classifier.")
+    config = _read_config(run_dir)
+    for name, value in (("num_frames", num_frames), ("img_model_name", img_model_name)):
+        if value is not None and value != config.get(name):
+            raise ValueError(f"Received: {name}={value!r}. Expected the run's own {name}={config.get(name)!r} "
+                             "(or leave it out).")
+    score = predict_video(video_path, run_dir)
+    return "FAKE" if score >= run_threshold(run_dir) else "REAL"

@@ -4,3 +4,37 @@ Kept free of TensorFlow at import time so `vidseq --help` and frame sampling sta
 """
 
 __version__ = "0.1.0"
+
+
+def check_facades() -> dict[str, str]:
+    """Where `import util` and `import model_builder` load from; ImportError if either is not vidseq's.
+
+    Python looks in the script's or notebook's own folder first, so the seed toolkit's
+    `util.py` / `model_builder.py` lying there shadow vidseq's (its calls then fail with
+    TypeErrors about `weights=` and the like). Checked without importing TensorFlow.
+
+    >>> import vidseq
+    >>> sorted(vidseq.check_facades())
+    ['model_builder', 'util']
+    """
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    home = Path(__file__).resolve().parent.parent
+    found = {}
+    for name in ("util", "model_builder"):
+        module = sys.modules.get(name)
+        origin = getattr(module, "__file__", None)
+        if origin is None:
+            spec = importlib.util.find_spec(name)
+            origin = spec.origin if spec is not None else None
+        if origin is None:
+            raise ImportError(f"No module named {name!r}. Expected vidseq's {name}.py: reinstall vidseq (pip install -e .).")
+        path = Path(origin).resolve()
+        if path != home / f"{name}.py" and "vidseq" not in path.read_text(errors="replace"):
+            raise ImportError(f"`import {name}` loads {path}, not vidseq's {home / (name + '.py')}: a {name}.py in "
+                              "your working folder (the seed toolkit's?) shadows it. Rename or move that file, "
+                              "then restart the kernel.")
+        found[name] = str(path)
+    return found
