@@ -38,6 +38,7 @@ from vidseq.faces import FaceCrop, face_settings
 from vidseq.frame_dataset import VIDEO_SCORES, FrameDataset, video_scores
 from vidseq.metrics import binary_metrics
 from vidseq.plots import plot_frames, plot_leaderboard, plot_learning_curves, plot_roc, plot_score_histograms
+from vidseq.progress import EpochBar, progress_bar
 
 __all__ = [
     "BACKBONES", "LABELS", "embed_videos", "build_classifier", "train_test_classifier",
@@ -246,7 +247,7 @@ def _read_videos(todo: list, read, workers: int, on_error: str, errors: dict, no
     """Yield `(item, frames, valid, found)` for each readable video of `todo` (items end in
     their path), decoded ahead in threads. Skipped videos go into `errors` with a warning;
     those where face cropping found no face are appended to `no_face`."""
-    progress = _progress(len(todo), description, show=not quiet and len(todo) >= 5)
+    progress = progress_bar(len(todo), description, show=not quiet and len(todo) >= 5)
     try:
         for item, result in _decode_ahead(todo, read, workers):
             progress.update(1)
@@ -306,14 +307,6 @@ def _run_backbone(model, spec, frames: np.ndarray, chunk: int) -> np.ndarray:
             batch = np.concatenate([batch, np.zeros((chunk - n, *batch.shape[1:]), batch.dtype)])
         out[start : start + n] = np.asarray(model.predict_on_batch(batch))[:n]
     return out
-
-
-def _progress(total: int, description: str, unit: str = "video", show: bool = True):
-    # Plain tqdm, also in notebooks: tqdm.auto needs ipywidgets there, else it warns and
-    # fills saved notebooks with escape codes.
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=description, unit=unit, disable=not show)
 
 
 # --------------------------------------------------------------------------- heads
@@ -526,14 +519,16 @@ def train_test_classifier(
         _compile(model, opts, steps_per_epoch=-(-len(y) // opts["batch_size"]))
         started = time.time()
         fit = model.fit(x, y, sample_weight=weight, validation_data=val, epochs=opts["epochs"],
-                        batch_size=opts["batch_size"], shuffle=True, verbose=2 if opts["verbose"] else 0,
+                        batch_size=opts["batch_size"], shuffle=True, verbose=_keras_verbose(opts),
                         callbacks=_callbacks(opts))
         train_seconds = time.time() - started
-        # One predict over val and test (each new shape costs a trace); the test loss and
-        # accuracy are those of `model.evaluate`, computed from the same scores.
+        # One predict over val and test, in full batches only (a partial last batch is a new
+        # shape: TensorFlow traces the step again); the test loss and accuracy are those of
+        # `model.evaluate`, computed from the same scores.
         x_val = data["val"][0]
         joint = np.concatenate([x_val, data["test"][0]])
-        joint = model.predict(pad_rows(devices, joint)[0], batch_size=opts["batch_size"], verbose=0).ravel()[: len(joint)]
+        joint = model.predict(pad_rows(opts["batch_size"], joint)[0], batch_size=opts["batch_size"],
+                              verbose=0).ravel()[: len(joint)]
     scores = {"val": joint[: len(x_val)], "test": joint[len(x_val) :]}
     metrics = {s: binary_metrics(data[s][1], scores[s]) for s in ("val", "test")}
     config = dict(
@@ -569,7 +564,7 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
         _compile(model, opts, steps_per_epoch=len(sets["train"]))
         started = time.time()
         fit = model.fit(sets["train"], validation_data=sets["val"], epochs=opts["epochs"],
-                        verbose=2 if opts["verbose"] else 0, callbacks=_callbacks(opts))
+                        verbose=_keras_verbose(opts), callbacks=_callbacks(opts))
         train_seconds = time.time() - started
         for split in ("val", "test"):
             frames = sets[split]
@@ -654,8 +649,15 @@ def _class_weight(labels: np.ndarray) -> dict[int, float]:
 
 
 def _callbacks(opts: dict) -> list:
-    """Early stopping (vidseq's, the one given, or none), ReduceLROnPlateau if given, then the user's callbacks."""
-    return seed_compat.build_callbacks(opts)
+    """Early stopping (vidseq's, the one given, or none), ReduceLROnPlateau if given, the user's
+    callbacks, and at verbose=1 one progress bar over the epochs."""
+    bar = [EpochBar(opts["epochs"])] if opts["verbose"] == 1 else []
+    return seed_compat.build_callbacks(opts) + bar
+
+
+def _keras_verbose(opts: dict) -> int:
+    """Keras' own per-epoch lines only at verbose=2 (the CLI's --verbose); verbose=1 shows a bar."""
+    return 2 if opts["verbose"] >= 2 else 0
 
 
 class _Run:
@@ -801,6 +803,8 @@ def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tu
                              "file with columns file,identities.")
         opts["identities"] = str(Path(opts["identities"]).resolve())  # recorded in config.json: reusable
     opts["seed"] = check_int("seed", opts["seed"], 0)
+    verbose = opts["verbose"]
+    opts["verbose"] = check_int("verbose", int(verbose) if isinstance(verbose, bool) else verbose, 0, 2)
     if opts["run_name"] is not None and not re.fullmatch(r"[\w.+-]+", str(opts["run_name"])):
         raise ValueError(f"Received: run_name={opts['run_name']!r}. Expected letters, digits and . _ + - only.")
     return num_frames, variant or img_model_name, opts
@@ -920,7 +924,7 @@ def search(
         checked = check_run_options(frames, model_name, {**options, **head})
         runs.append((checked, _search_run_name(data_dir, *checked)))
     save_dir = Path(options.get("save_dir", RUN_OPTIONS["save_dir"]))
-    progress = _progress(len(runs), "Search", unit="run")
+    progress = progress_bar(len(runs), "Search", unit="run")
     try:
         for (frames, model_name, opts), run_name in runs:
             progress.set_postfix_str(run_name[:48])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -152,9 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-dir", default="saved_models")
     p.add_argument("--plot", action="store_true", help="also write SAVE_DIR/leaderboard.png")
 
-    p = sub.add_parser("predict", help="P(fake) of a video with a saved run")
+    p = sub.add_parser("predict", help="P(fake) of a video with a saved run, its label and the run's threshold")
     p.add_argument("video")
     p.add_argument("--run", required=True, help="a run folder under saved_models/")
+    p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+
+    for command, p in sub.choices.items():
+        p.add_argument("--verbose", action="store_true",
+                       help="also TensorFlow's start-up lines and Keras' per-epoch lines (default: progress bars)")
 
     p = sub.add_parser("app", help="the web page: score videos with saved runs, browse the leaderboard")
     p.add_argument("--save-dir", default="saved_models", help="the folder of saved runs (default saved_models)")
@@ -181,6 +187,8 @@ class _ParserWithDefaults(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "verbose", False):
+        os.environ["VIDSEQ_VERBOSE"] = "1"  # read when TensorFlow loads: keep its start-up lines
     try:
         return COMMANDS[args.command](args)
     except (ValueError, OSError, ImageNetUnavailable) as err:
@@ -231,7 +239,8 @@ def cmd_demo(args) -> int:
     # settings reuses its finished runs instead of adding identical rows to the leaderboard.
     table = model_builder.search(
         args.data_dir, num_frames=[args.num_frames], img_model_names=["MobileNetV2"], heads=list(DEMO_HEADS),
-        weights=args.weights, save_dir=args.save_dir, face_crop=not args.full_frames, verbose=1,
+        weights=args.weights, save_dir=args.save_dir, face_crop=not args.full_frames,
+        verbose=2 if args.verbose else 1,
         **{**DEMO_TRAINING, "epochs": args.epochs}, **({"cache_dir": args.cache_dir} if args.cache_dir else {}))
     _print_leaderboard(table)
     return 0
@@ -267,7 +276,8 @@ def cmd_extract(args) -> int:
 
 
 def cmd_train(args) -> int:
-    given = {k: v for k, v in vars(args).items() if k not in ("command", "data_dir", "face_margin", "no_face", "like")}
+    given = {k: v for k, v in vars(args).items()
+             if k not in ("command", "data_dir", "face_margin", "no_face", "like", "verbose")}
     like = _run_settings(_run_folder(args.like)) if args.like else {}
     options = {**like, **given}  # flags given on the command line win over the run's settings
     options.setdefault("num_frames", 64)
@@ -288,7 +298,7 @@ def cmd_train(args) -> int:
     import model_builder
 
     model_builder.train_test_classifier(args.data_dir, options.pop("num_frames"), options.pop("img_model_name"),
-                                        **options)
+                                        **options, verbose=2 if args.verbose else 1)
     return 0
 
 
@@ -340,6 +350,8 @@ def cmd_search(args) -> int:
     options = dict(grid.get("options", {}))
     options.update({k: v for k, v in (("save_dir", args.save_dir), ("cache_dir", args.cache_dir)) if v is not None})
     n_trials = args.n_trials if args.n_trials is not None else grid.get("n_trials")
+    if args.verbose:
+        options["verbose"] = 2
     table = model_builder.search(args.data_dir, **{k: grid[k] for k in ("num_frames", "img_model_names", "heads")
                                                     if k in grid},
                                  n_trials=n_trials, seed=grid.get("seed", 0), **options)
@@ -376,7 +388,14 @@ def cmd_predict(args) -> int:
         raise ValueError(f"Received: {args.video!r}, which is not a file. Expected a video file.")
     import model_builder
 
-    print(f"{model_builder.predict_video(args.video, args.run):.4f}")
+    score = model_builder.predict_video(args.video, args.run)
+    threshold = model_builder.run_threshold(args.run)
+    result = {"video": args.video, "p_fake": round(score, 4), "label": "FAKE" if score >= threshold else "REAL",
+              "threshold": threshold, "run": str(Path(args.run))}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"P(fake) {score:.4f}  {result['label']}  (threshold {threshold:.2f}, run {Path(args.run).name})")
     return 0
 
 
