@@ -22,6 +22,15 @@ from vidseq.video_io import resize_frame
 
 NO_FACE_POLICIES = ("full_frame", "skip")
 MAX_MIN_FACE_SIZE = 24  # mtcnn 1.0 crashes above about this
+# Bump when tracking changes what boxes come out: part of the face-box, crop and embedding cache keys.
+TRACKER_VERSION = 2  # 2: tracks linked by position and size, kept only with support, several per video
+MAX_TRACKS = 8  # tracks cached per video, so max_faces can be raised without detecting again
+MAX_LINK_DISTANCE = 4.0  # face sizes a face may move (plus log size ratio) between two sampled frames
+MIN_SUPPORT = 2  # frames a face must be detected in ...
+SUPPORTED_CONFIDENCE = 0.98  # ... at this median confidence,
+STRICT_CONFIDENCE = 0.995  # or once at this one
+MIN_ASPECT, MAX_ASPECT = 0.8, 2.0  # height / width of MTCNN's face boxes (about 1.1-1.4)
+MAX_FACE_FRACTION = 0.9  # of the frame's shorter side
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,7 @@ class FaceCrop:
     min_face_size: int = 20  # in detection pixels
     min_confidence: float = 0.9
     no_face: str = "full_frame"  # or "skip" the video
+    max_faces: int = 1  # face tracks per video that are read and scored (tracks 0 .. max_faces - 1)
 
     def __post_init__(self):
         if not isinstance(self.margin, (int, float)) or not 1.0 <= self.margin <= 3.0:
@@ -46,9 +56,18 @@ class FaceCrop:
             raise ValueError(f"Received: min_confidence={self.min_confidence!r}. Expected a float in (0, 1).")
         if self.no_face not in NO_FACE_POLICIES:
             raise ValueError(f"Received: no_face={self.no_face!r}. Expected one of {list(NO_FACE_POLICIES)}.")
+        check_int("max_faces", self.max_faces, 1, MAX_TRACKS)
 
     def key(self) -> dict:
+        """Every field: what a run's config.json stores and `FaceCrop(**key)` rebuilds."""
         return asdict(self)
+
+    def crop_key(self) -> dict:
+        """What one track's crops depend on, for cache keys: not `max_faces` (track 0 is the
+        same whatever it is), plus the tracker's version (new tracking, new crops)."""
+        key = asdict(self)
+        del key["max_faces"]
+        return {**key, "tracker": TRACKER_VERSION}
 
 
 def face_settings(face_crop: "bool | FaceCrop | None") -> FaceCrop | None:
@@ -104,21 +123,103 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def track_face(detections: Sequence[np.ndarray], min_iou: float = 0.2) -> np.ndarray | None:
-    """One `x, y, w, h` box per frame following a single face, or None when no frame has one."""
-    first = next((t for t, d in enumerate(detections) if len(d)), None)
-    if first is None:
-        return None
-    areas = detections[first][:, 2] * detections[first][:, 3]
-    current = detections[first][int(np.argmax(areas)), :4]
-    tracked: list[np.ndarray | None] = [None] * len(detections)
-    for t in range(first, len(detections)):
-        overlaps = [iou(current, d[:4]) for d in detections[t]]
-        if overlaps and max(overlaps) >= min_iou:
-            current = detections[t][int(np.argmax(overlaps)), :4]
-            tracked[t] = current
-    known = np.array([t for t, box in enumerate(tracked) if box is not None])
-    return np.stack([tracked[known[np.argmin(np.abs(known - t))]] for t in range(len(tracked))])
+def box_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """How far apart two `x, y, w, h` faces are in face sizes: centre distance over the larger
+    face's size (the square root of its area), plus the log of their size ratio."""
+    size_a, size_b = np.sqrt(max(a[2] * a[3], 1e-9)), np.sqrt(max(b[2] * b[3], 1e-9))
+    centre = np.hypot(a[0] + a[2] / 2 - b[0] - b[2] / 2, a[1] + a[3] / 2 - b[1] - b[3] / 2)
+    return float(centre / max(size_a, size_b) + abs(np.log(size_a / size_b)))
+
+
+def link_detections(detections: Sequence[np.ndarray], max_distance: float = MAX_LINK_DISTANCE) -> list[dict[int, int]]:
+    """Group detections across frames into tracks: `{frame: row of detections[frame]}` per track.
+
+    Frame by frame, each track's latest face is paired with the closest detection
+    (`box_distance`, greedily, closest pairs first) within `max_distance` face sizes; a
+    detection left unpaired starts a new track. The gate is wide because sampled frames are
+    far apart in time: a face may move several of its widths between them.
+    """
+    tracks: list[dict[int, int]] = []
+    last: list[np.ndarray] = []
+    for t, found in enumerate(detections):
+        pairs = sorted((box_distance(last[j], found[i, :4]), j, i) for j in range(len(tracks)) for i in range(len(found)))
+        free_tracks, free_rows = set(range(len(tracks))), set(range(len(found)))
+        for distance, j, i in pairs:
+            if distance <= max_distance and j in free_tracks and i in free_rows:
+                tracks[j][t] = i
+                last[j] = found[i, :4]
+                free_tracks.discard(j)
+                free_rows.discard(i)
+        for i in sorted(free_rows):
+            tracks.append({t: i})
+            last.append(found[i, :4])
+    return tracks
+
+
+def plausible(box: np.ndarray, frame_size: tuple[int, int] | None) -> bool:
+    """Whether a detection has a face's shape (MTCNN's boxes are about 1.1-1.4x taller than
+    wide) and, given the frame's `(height, width)`, a face's size in it."""
+    x, y, w, h = box[:4]
+    if not MIN_ASPECT <= h / max(w, 1e-9) <= MAX_ASPECT:
+        return False
+    return frame_size is None or w <= MAX_FACE_FRACTION * min(frame_size)
+
+
+def track_faces(detections: Sequence[np.ndarray], frame_size: tuple[int, int] | None = None,
+                max_tracks: int = MAX_TRACKS) -> list[np.ndarray]:
+    """Face tracks over a video's sampled frames: one `(T, 4)` array of `x, y, w, h` boxes per
+    track, main track first; an empty list when no face is believable.
+
+    `detections`: per frame, a `(k, 5)` array of `x, y, w, h, confidence` (`detect_faces`);
+    `frame_size`: the frames' `(height, width)`, to reject boxes too large to be a face.
+    Detections are linked into tracks (`link_detections`). A video shows a face only if one
+    track has support: detections in at least `MIN_SUPPORT` frames (every frame when the video
+    has fewer) at a median confidence of `SUPPORTED_CONFIDENCE`, or a single detection at
+    `STRICT_CONFIDENCE`, which may be all a shot shows. False faces (textures, cartoons,
+    blurred objects) rarely recur at that confidence; a face-free video gets no track. In a
+    video that shows a face, every track is kept (a face seen once after a cut is a face), and
+    tracks rank by presence: those with the support above first, then by the face's size
+    summed over the frames it is detected in (seen often and large).
+
+    Track k's box in each frame is its own detection there; where it has none but the frame
+    shows another kept face, that face (the one closest to where the track would be), so a
+    crop shows a face wherever one is visible: the face of the new shot after a cut, the
+    person still in view after the followed one left; elsewhere the track's box interpolated
+    between its own detections (held before the first and after the last).
+    """
+    count = len(detections)
+    detections = [np.asarray(d, float).reshape(-1, 5) for d in detections]
+    detections = [d[[plausible(box, frame_size) for box in d]] if len(d) else d for d in detections]
+    tracks = link_detections(detections)
+    confidence = [np.median([detections[t][i, 4] for t, i in track.items()]) for track in tracks]
+    supported = [len(track) >= min(MIN_SUPPORT, count) and c >= SUPPORTED_CONFIDENCE or c >= STRICT_CONFIDENCE
+                 for track, c in zip(tracks, confidence)]
+    if not any(supported):
+        return []
+    # Support and size in one: the face's size summed over the frames it was detected in.
+    presence = [sum(np.sqrt(detections[t][i, 2] * detections[t][i, 3]) for t, i in track.items()) for track in tracks]
+    order = sorted(range(len(tracks)), key=lambda j: (not supported[j], -presence[j]))
+    kept = [tracks[j] for j in order]
+    faces_in = [[detections[t][i, :4] for track in kept for s, i in track.items() if s == t] for t in range(count)]
+    boxes = []
+    for track in kept[:max_tracks]:
+        frames = np.array(sorted(track))
+        own = np.stack([detections[t][track[t], :4] for t in frames])
+        # Linear interpolation between the track's own detections, held at both ends.
+        guess = np.stack([np.interp(np.arange(count), frames, own[:, c]) for c in range(4)], axis=1)
+        for t in range(count):
+            if t in track:
+                guess[t] = detections[t][track[t], :4]
+            elif faces_in[t]:
+                guess[t] = min(faces_in[t], key=lambda box: box_distance(guess[t], box))
+        boxes.append(guess)
+    return boxes
+
+
+def track_face(detections: Sequence[np.ndarray], frame_size: tuple[int, int] | None = None) -> np.ndarray | None:
+    """The main face track's `(T, 4)` boxes (`track_faces`), or None when no face is believable."""
+    tracks = track_faces(detections, frame_size, max_tracks=1)
+    return tracks[0] if tracks else None
 
 
 def crop_face(frame: np.ndarray, box: Sequence[float], size: tuple[int, int], margin: float = 1.3) -> np.ndarray:
