@@ -257,3 +257,42 @@ def test_tracks_link_by_position_and_size_not_overlap():
     first, second = track_faces(detections)
     np.testing.assert_array_equal(first, np.concatenate(mover)[:, :4])
     np.testing.assert_array_equal(second, np.repeat(stayer[:, :4], 4, axis=0))
+
+
+def test_predict_and_explain_score_every_face_and_keep_the_highest(two_people, tmp_path):
+    """With max_faces=2 a video's score is its most fake-looking face's (DFDC's winners' rule)."""
+    import keras
+
+    import model_builder
+    from vidseq import backbones
+
+    path, _ = two_people
+    face = FaceCrop(max_faces=2)
+    config = dict(img_model_name="MobileNetV2", weights="random", weights_identity=backbones.weights_identity("random"),
+                  num_frames=8, strategy="uniform", seed=42, face_crop=face.key(), cache_dir=str(tmp_path / "cache"))
+    features = [model_builder._embed([path], 8, "MobileNetV2", "random", tmp_path / "cache", face, 8, "raise",
+                                     "uniform", 42, 1, quiet=True, track=k)[0][0].mean(axis=0) for k in (0, 1)]
+    # A linear head that, by construction, finds the second face (track 1) the more fake one.
+    inputs = keras.Input((8, features[0].size))
+    head = keras.layers.Dense(1, activation="sigmoid")
+    model = keras.Model(inputs, head(keras.layers.GlobalAveragePooling1D()(inputs)))
+    direction = (features[1] - features[0]) / np.linalg.norm(features[1] - features[0]) ** 2
+    head.set_weights([direction[:, None].astype(np.float32), -np.array([direction @ features[0] + 0.5], np.float32)])
+    expected = [float(model.predict(f[None, None].repeat(8, axis=1), verbose=0)[0, 0]) for f in features]
+    assert expected[1] > expected[0] + 0.1, expected
+    run = tmp_path / "run"
+    run.mkdir()
+    model.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps(config))
+    (run / "metrics.json").write_text(json.dumps({"test": {"threshold": 0.5}}))
+
+    assert model_builder.predict_video(path, run) == pytest.approx(expected[1], rel=1e-4)
+    result = model_builder.explain_video(path, run)
+    assert result["track"] == 1 and result["score"] == pytest.approx(expected[1], rel=1e-4)
+    _, second = util.read_frames_and_boxes(path, 8, face_crop=face, cache_dir=tmp_path / "cache", track=1)
+    np.testing.assert_allclose(result["boxes"], second)  # the boxes of the face that gave the score
+    (run / "config.json").write_text(json.dumps({**config, "face_crop": FaceCrop().key()}))  # max_faces=1: main face
+    assert model_builder.predict_video(path, run) == pytest.approx(expected[0], rel=1e-4)
+    old = {k: v for k, v in FaceCrop().key().items() if k != "max_faces"}  # a run saved before max_faces existed
+    (run / "config.json").write_text(json.dumps({**config, "face_crop": old}))
+    assert model_builder.predict_video(path, run) == pytest.approx(expected[0], rel=1e-4)

@@ -1,12 +1,16 @@
-"""Face crops with MTCNN: detected on downscaled frames, one tracked face per video.
+"""Face crops with MTCNN: detected on downscaled frames, linked into face tracks per video.
 
 Deepfake evidence is in the face; a full frame resized to 224 px leaves it a few dozen
 pixels wide. Detection runs on frames whose longest side is at most `detect_size` (the
-boxes are scaled back), batched over a video's sampled frames. One face is followed per
-video: the largest face of the first frame that has one, then the detection overlapping
-it most in each later frame, so the crop never jumps to another person; frames without a
-detection reuse the nearest frame's box. The crop is a square of `margin` times the box,
-kept inside the frame.
+boxes are scaled back), batched over a video's sampled frames. Sampled frames are far
+apart in time (16 frames of a 10 s clip are 0.6 s apart), so detections are linked into
+tracks by position and size relative to the face, not by overlap (`link_detections`). A
+video shows a face only if some track recurs with confidence: MTCNN's occasional false
+face in a cartoon, a texture or a blurred object gives no track (`track_faces`). Tracks
+rank by presence (seen often and large); the main one is followed while its person is
+detected, and in a frame where it is not but another face is (a cut to another shot, the
+followed person gone), the crop shows that face. `FaceCrop.max_faces` tracks are read and
+scored per video. The crop is a square of `margin` times the box, kept inside the frame.
 """
 
 from __future__ import annotations
