@@ -241,12 +241,13 @@ def test_sporadic_false_faces_give_no_track():
     """MTCNN's false faces in face-free clips: once, or twice at a middling confidence."""
     none = rows()
     assert track_faces([none, rows([50, 50, 40, 50, 0.93]), none, none]) == []
-    assert track_faces([rows([50, 50, 40, 50, 0.96]), none, rows([55, 52, 40, 50, 0.97]), none]) == []
+    assert track_faces([rows([50, 50, 40, 50, 0.96]), none, rows([55, 52, 40, 50, 0.97])] + [none] * 5) == []
     assert track_faces([none, rows([0, 0, 340, 400, 0.999]), rows([0, 0, 340, 400, 0.999])], (360, 640)) == []  # too big
     assert track_faces([rows([50, 50, 90, 30, 0.999])] * 3) == []  # not a face's shape
     # A real face: recurring and confident, or seen once with no doubt (a shot of its own).
     assert len(track_faces([rows([50, 50, 40, 50, 0.99]), none, rows([60, 50, 40, 50, 0.985])])) == 1
     assert len(track_faces([none, rows([50, 50, 40, 50, 0.999]), none])) == 1
+    assert len(track_faces([rows([50, 50, 40, 50, 0.96])] * 3 + [none] * 3)) == 1  # dim, but in half the frames
 
 
 def test_tracks_link_by_position_and_size_not_overlap():

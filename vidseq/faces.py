@@ -32,6 +32,7 @@ MAX_TRACKS = 8  # tracks cached per video, so max_faces can be raised without de
 MAX_LINK_DISTANCE = 4.0  # face sizes a face may move (plus log size ratio) between two sampled frames
 MIN_SUPPORT = 2  # frames a face must be detected in ...
 SUPPORTED_CONFIDENCE = 0.98  # ... at this median confidence,
+PERSISTENT_CONFIDENCE = 0.95  # or at this one in half the frames (dark or blurry footage of a real face),
 STRICT_CONFIDENCE = 0.995  # or once at this one
 MIN_ASPECT, MAX_ASPECT = 0.8, 2.0  # height / width of MTCNN's face boxes (about 1.1-1.4)
 MAX_FACE_FRACTION = 0.9  # of the frame's shorter side
@@ -169,6 +170,14 @@ def plausible(box: np.ndarray, frame_size: tuple[int, int] | None) -> bool:
     return frame_size is None or w <= MAX_FACE_FRACTION * min(frame_size)
 
 
+def is_supported(support: int, confidence: float, count: int) -> bool:
+    """Whether a track detected in `support` of `count` sampled frames at median `confidence`
+    is believable as a face on its own (see `track_faces`)."""
+    if support >= max(MIN_SUPPORT, count / 2) and confidence >= PERSISTENT_CONFIDENCE:
+        return True
+    return support >= min(MIN_SUPPORT, count) and confidence >= SUPPORTED_CONFIDENCE or confidence >= STRICT_CONFIDENCE
+
+
 def track_faces(detections: Sequence[np.ndarray], frame_size: tuple[int, int] | None = None,
                 max_tracks: int = MAX_TRACKS) -> list[np.ndarray]:
     """Face tracks over a video's sampled frames: one `(T, 4)` array of `x, y, w, h` boxes per
@@ -177,9 +186,10 @@ def track_faces(detections: Sequence[np.ndarray], frame_size: tuple[int, int] | 
     `detections`: per frame, a `(k, 5)` array of `x, y, w, h, confidence` (`detect_faces`);
     `frame_size`: the frames' `(height, width)`, to reject boxes too large to be a face.
     Detections are linked into tracks (`link_detections`). A video shows a face only if one
-    track has support: detections in at least `MIN_SUPPORT` frames (every frame when the video
-    has fewer) at a median confidence of `SUPPORTED_CONFIDENCE`, or a single detection at
-    `STRICT_CONFIDENCE`, which may be all a shot shows. False faces (textures, cartoons,
+    track has support (`is_supported`): detections in at least `MIN_SUPPORT` frames (every frame
+    when the video has fewer) at a median confidence of `SUPPORTED_CONFIDENCE`, in half the
+    frames at `PERSISTENT_CONFIDENCE`, or a single detection at `STRICT_CONFIDENCE`, which
+    may be all a shot shows. False faces (textures, cartoons,
     blurred objects) rarely recur at that confidence; a face-free video gets no track. In a
     video that shows a face, every track is kept (a face seen once after a cut is a face), and
     tracks rank by presence: those with the support above first, then by the face's size
@@ -196,8 +206,7 @@ def track_faces(detections: Sequence[np.ndarray], frame_size: tuple[int, int] | 
     detections = [d[[plausible(box, frame_size) for box in d]] if len(d) else d for d in detections]
     tracks = link_detections(detections)
     confidence = [np.median([detections[t][i, 4] for t, i in track.items()]) for track in tracks]
-    supported = [len(track) >= min(MIN_SUPPORT, count) and c >= SUPPORTED_CONFIDENCE or c >= STRICT_CONFIDENCE
-                 for track, c in zip(tracks, confidence)]
+    supported = [is_supported(len(track), c, count) for track, c in zip(tracks, confidence)]
     if not any(supported):
         return []
     # Support and size in one: the face's size summed over the frames it was detected in.
