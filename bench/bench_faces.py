@@ -8,6 +8,13 @@ camera, the face about 45% of the frame height), side by side in one run:
 Reports ms per frame, the speed-up, and the IoU of vidseq's largest face with the
 full-resolution one (goal: >= 3x faster at 720p with IoU >= 0.8).
 
+Then the whole face path per sampled frame, detection plus tracking, as before and now,
+side by side: before = detection + the IoU tracker vidseq used until tracker version 2
+(copied below), now = detection + `track_faces` (goal: now no slower per frame at 720p).
+Both run the same detection, timed once (best of 3: on a shared machine two separate
+timings of it differ by more than tracking costs); each tracker is timed on its output
+(mean of 200 calls).
+
     python bench/bench_faces.py [--quick]
 """
 
@@ -29,6 +36,39 @@ def largest(boxes: np.ndarray) -> np.ndarray:
     return boxes[np.argmax(boxes[:, 2] * boxes[:, 3]), :4]
 
 
+def iou_track(detections, min_iou: float = 0.2):
+    """vidseq's tracker before TRACKER_VERSION 2: the first frame's largest face, then overlap."""
+    first = next((t for t, d in enumerate(detections) if len(d)), None)
+    if first is None:
+        return None
+    areas = detections[first][:, 2] * detections[first][:, 3]
+    current = detections[first][int(np.argmax(areas)), :4]
+    tracked = [None] * len(detections)
+    for t in range(first, len(detections)):
+        overlaps = [faces.iou(current, d[:4]) for d in detections[t]]
+        if overlaps and max(overlaps) >= min_iou:
+            current = detections[t][int(np.argmax(overlaps)), :4]
+            tracked[t] = current
+    known = np.array([t for t, box in enumerate(tracked) if box is not None])
+    return np.stack([tracked[known[np.argmin(np.abs(known - t))]] for t in range(len(tracked))])
+
+
+def face_paths(frames, settings) -> tuple[float, float, float]:
+    """ms per frame of detection, IoU tracking (before) and track_faces (now)."""
+    detect = np.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        found = faces.detect_faces(frames, settings)
+        detect = min(detect, (time.perf_counter() - start) / len(frames) * 1e3)
+    tracking = []
+    for track in (lambda: iou_track(found), lambda: faces.track_faces(found, frames[0].shape[:2])):
+        start = time.perf_counter()
+        for _ in range(200):
+            track()
+        tracking.append((time.perf_counter() - start) / 200 / len(frames) * 1e3)
+    return detect, *tracking
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="8 frames per size instead of 16")
@@ -38,7 +78,7 @@ def main():
     faces.detect_faces(render_clip(0, False, 1, SIZES["360p"]))  # load MTCNN before timing
     detector = faces._DETECTOR
 
-    rows, speedups = [], {}
+    rows, speedups, path_rows, path_ms = [], {}, [], {}
     for name, size in SIZES.items():
         frames = render_clip((1, 0, 0), False, count, size)
         faces.detect_faces(frames, settings)  # untimed: TensorFlow traces each new input shape once
@@ -55,16 +95,28 @@ def main():
         speedups[name] = (full_ms / ours_ms, min(ious) if ious else 0.0)
         rows.append([name, f"{full_ms:.0f}", f"{ours_ms:.0f}", f"**{full_ms / ours_ms:.1f}x**",
                      f"{len(both)}/{count}", f"{np.mean(ious):.3f} (min {min(ious):.3f})" if ious else "-"])
+        detect, track_before, track_now = face_paths(frames, settings)
+        before, now = detect + track_before, detect + track_now
+        path_ms[name] = (before, now)
+        path_rows.append([name, f"{detect:.1f}", f"{track_before:.3f}", f"{track_now:.3f}", f"{before:.1f}", f"{now:.1f}",
+                          f"{now / before:.3f}"])
         print(f"{name} done", flush=True)
 
     print(f"\nMTCNN face detection on {count} frames of a demo clip per size; ms per frame.\n")
     print(table(["frames", "full resolution, one by one", "vidseq (<=640 px, batch 8)", "speed-up",
                  "faces found by both", "IoU to full-resolution box"], rows))
+    print(f"\nThe face path per sampled frame (detection + tracking), before and now; ms per frame.\n")
+    print(table(["frames", "detection (both)", "IoU tracker (before)", "track_faces (now)", "path before", "path now",
+                 "now / before"], path_rows))
     ratio, iou = speedups["720p"]
     ok = ratio >= 3 and iou >= 0.8
+    before, now = path_ms["720p"]
+    same = now <= before * 1.01
     print()
     print(table(["goal", "target", "measured", "pass"],
-                [["720p speed-up, IoU", ">= 3x, >= 0.8", f"{ratio:.1f}x, {iou:.3f}", "yes" if ok else "**NO**"]]))
+                [["720p speed-up, IoU", ">= 3x, >= 0.8", f"{ratio:.1f}x, {iou:.3f}", "yes" if ok else "**NO**"],
+                 ["720p face path, now vs before", "no slower (<= 1.01x)", f"{now / before:.2f}x",
+                  "yes" if same else "**NO**"]]))
 
 
 if __name__ == "__main__":
