@@ -244,6 +244,7 @@ def test_sporadic_false_faces_give_no_track():
     assert track_faces([rows([50, 50, 40, 50, 0.96]), none, rows([55, 52, 40, 50, 0.97])] + [none] * 5) == []
     assert track_faces([none, rows([0, 0, 340, 400, 0.999]), rows([0, 0, 340, 400, 0.999])], (360, 640)) == []  # too big
     assert track_faces([rows([50, 50, 90, 30, 0.999])] * 3) == []  # not a face's shape
+    assert track_faces([rows([50, 50, 40, 50, 0.99])] * 2 + [none] * 14) == []  # on screen too briefly
     # A real face: recurring and confident, or seen once with no doubt (a shot of its own).
     assert len(track_faces([rows([50, 50, 40, 50, 0.99]), none, rows([60, 50, 40, 50, 0.985])])) == 1
     assert len(track_faces([none, rows([50, 50, 40, 50, 0.999]), none])) == 1

@@ -33,7 +33,8 @@ MAX_LINK_DISTANCE = 4.0  # face sizes a face may move (plus log size ratio) betw
 MIN_SUPPORT = 2  # frames a face must be detected in ...
 SUPPORTED_CONFIDENCE = 0.98  # ... at this median confidence,
 PERSISTENT_CONFIDENCE = 0.95  # or at this one in half the frames (dark or blurry footage of a real face),
-STRICT_CONFIDENCE = 0.995  # or once at this one
+STRICT_CONFIDENCE = 0.995  # or once at this one;
+MIN_COVERAGE = 0.2  # and such faces must be in this fraction of the sampled frames
 MIN_ASPECT, MAX_ASPECT = 0.8, 2.0  # height / width of MTCNN's face boxes (about 1.1-1.4)
 MAX_FACE_FRACTION = 0.9  # of the frame's shorter side
 
@@ -189,11 +190,13 @@ def track_faces(detections: Sequence[np.ndarray], frame_size: tuple[int, int] | 
     track has support (`is_supported`): detections in at least `MIN_SUPPORT` frames (every frame
     when the video has fewer) at a median confidence of `SUPPORTED_CONFIDENCE`, in half the
     frames at `PERSISTENT_CONFIDENCE`, or a single detection at `STRICT_CONFIDENCE`, which
-    may be all a shot shows. False faces (textures, cartoons,
-    blurred objects) rarely recur at that confidence; a face-free video gets no track. In a
-    video that shows a face, every track is kept (a face seen once after a cut is a face), and
-    tracks rank by presence: those with the support above first, then by the face's size
-    summed over the frames it is detected in (seen often and large).
+    may be all a shot shows; and those tracks together must cover `MIN_COVERAGE` of the
+    sampled frames. False faces (textures, blurred objects) rarely recur at that confidence,
+    and a cartoon's face-like character that MTCNN believes (0.99 in a few consecutive
+    frames of Big Buck Bunny) is rarely on screen for long: a face-free video gets no track.
+    In a video that shows a face, every track is kept (a face seen once after a cut is a
+    face), and tracks rank by presence: those with the support above first, then by the
+    face's size summed over the frames it is detected in (seen often and large).
 
     Track k's box in each frame is its own detection there; where it has none but the frame
     shows another kept face, that face (the one closest to where the track would be), so a
@@ -207,7 +210,8 @@ def track_faces(detections: Sequence[np.ndarray], frame_size: tuple[int, int] | 
     tracks = link_detections(detections)
     confidence = [np.median([detections[t][i, 4] for t, i in track.items()]) for track in tracks]
     supported = [is_supported(len(track), c, count) for track, c in zip(tracks, confidence)]
-    if not any(supported):
+    covered = {t for track, ok in zip(tracks, supported) if ok for t in track}
+    if not covered or len(covered) < MIN_COVERAGE * count:
         return []
     # Support and size in one: the face's size summed over the frames it was detected in.
     presence = [sum(np.sqrt(detections[t][i, 2] * detections[t][i, 3]) for t, i in track.items()) for track in tracks]
