@@ -75,3 +75,12 @@ def test_predict_missing_run_is_an_error(tmp_path, capsys, dataset):
 def test_face_options_need_face_crop(dataset, capsys):
     assert cli.main(["extract", str(dataset), "--weights", "random", "--no-face", "skip"]) == 2
     assert "--face-crop" in capsys.readouterr().err
+
+
+def test_max_faces_flag(dataset, capsys):
+    args = cli.build_parser().parse_args(["train", str(dataset), "--face-crop", "--max-faces", "2"])
+    assert cli._face_crop(args).max_faces == 2
+    assert cli.main(["extract", str(dataset), "--weights", "random", "--max-faces", "2"]) == 2
+    assert "--face-crop" in capsys.readouterr().err
+    assert cli.main(["extract", str(dataset), "--weights", "random", "--face-crop", "--max-faces", "0"]) == 2
+    assert "max_faces=0" in capsys.readouterr().err
