@@ -257,7 +257,8 @@ def _check_track(track: int, face: FaceCrop | None) -> None:
 def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample) -> dict:
     """`{"indices", "tracks"}`: the sampled frames and every face track's boxes there (main
     track first, none for a face-free video), in the video's pixels; cached."""
-    detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence)
+    detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence,
+                     first_pass=face.first_pass)
     # The tracker's version too: boxes cached by an older tracker are tracked again.
     key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, detection=detection,
                     tracker=TRACKER_VERSION)

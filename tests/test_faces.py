@@ -298,3 +298,19 @@ def test_predict_and_explain_score_every_face_and_keep_the_highest(two_people, t
     old = {k: v for k, v in FaceCrop().key().items() if k != "max_faces"}  # a run saved before max_faces existed
     (run / "config.json").write_text(json.dumps({**config, "face_crop": old}))
     assert model_builder.predict_video(path, run) == pytest.approx(expected[0], rel=1e-4)
+
+
+def test_first_pass_settles_sure_faces_and_searches_the_rest_again(monkeypatch):
+    """A frame with a sure face is settled by the cheap 320 px pass; one without is searched at 640 px."""
+    face, empty = backdrop(0), backdrop(1)
+    truth = paste_face(face, "astronaut", 90, 100, 80)
+    sizes = []
+    detect = faces._detect
+    monkeypatch.setattr(faces, "_detect", lambda frames, settings, size, batch: (
+        sizes.append((size, len(frames))), detect(frames, settings, size, batch))[1])
+    found = faces.detect_faces([face, empty])
+    assert sizes == [(320, 2), (640, 1)]  # only the frame without a sure face is searched again
+    assert len(found[0]) == 1 and iou(found[0][0, :4], truth) > 0.7 and len(found[1]) == 0
+    sizes.clear()
+    one_pass = faces.detect_faces([face, empty], FaceCrop(first_pass=None))
+    assert sizes == [(640, 2)] and iou(one_pass[0][0, :4], found[0][0, :4]) > 0.8

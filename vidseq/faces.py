@@ -2,7 +2,8 @@
 
 Deepfake evidence is in the face; a full frame resized to 224 px leaves it a few dozen
 pixels wide. Detection runs on frames whose longest side is at most `detect_size` (the
-boxes are scaled back), batched over a video's sampled frames. Sampled frames are far
+boxes are scaled back), batched over a video's sampled frames, after a cheaper first pass
+at `first_pass` pixels that settles every frame where it finds a sure face. Sampled frames are far
 apart in time (16 frames of a 10 s clip are 0.6 s apart), so detections are linked into
 tracks by position and size relative to the face, not by overlap (`link_detections`). A
 video shows a face only if some track recurs with confidence: MTCNN's occasional false
@@ -45,6 +46,7 @@ class FaceCrop:
 
     margin: float = 1.3  # FF++ and DeepfakeBench enlarge the box 1.3x
     detect_size: int = 640  # longest side of the frames MTCNN sees
+    first_pass: int | None = 320  # a cheaper first search at this size; None: detect_size only
     min_face_size: int = 20  # in detection pixels
     min_confidence: float = 0.9
     no_face: str = "full_frame"  # or "skip" the video
@@ -54,6 +56,8 @@ class FaceCrop:
         if not isinstance(self.margin, (int, float)) or not 1.0 <= self.margin <= 3.0:
             raise ValueError(f"Received: margin={self.margin!r}. Expected a float in [1, 3].")
         check_int("detect_size", self.detect_size, 64, 4096)
+        if self.first_pass is not None:
+            check_int("first_pass", self.first_pass, 64, 4096)
         if not is_int(self.min_face_size) or not 4 <= self.min_face_size <= MAX_MIN_FACE_SIZE:
             raise ValueError(
                 f"Received: min_face_size={self.min_face_size!r}. Expected an int in [4, {MAX_MIN_FACE_SIZE}] "
@@ -100,8 +104,22 @@ def detect_faces(frames: Sequence[np.ndarray], settings: FaceCrop = FaceCrop(), 
     """Faces in each RGB frame: a `(k, 5)` array of `x, y, w, h, confidence` per frame.
 
     Frames larger than `settings.detect_size` are downscaled for detection; the boxes
-    are in the given frames' pixels.
+    are in the given frames' pixels. With `settings.first_pass` below `detect_size`, every
+    frame is first searched at that size (about 3x cheaper); only the frames where that
+    finds no sure face (confidence >= `SUPPORTED_CONFIDENCE`) are searched again at
+    `detect_size`, so small or unclear faces are still found.
     """
+    if not settings.first_pass or settings.first_pass >= settings.detect_size:
+        return _detect(frames, settings, settings.detect_size, batch)
+    found = _detect(frames, settings, settings.first_pass, batch)
+    again = [t for t, faces in enumerate(found) if not (faces[:, 4] >= SUPPORTED_CONFIDENCE).any()]
+    for t, faces in zip(again, _detect([frames[t] for t in again], settings, settings.detect_size, batch)):
+        found[t] = faces
+    return found
+
+
+def _detect(frames: Sequence[np.ndarray], settings: FaceCrop, detect_size: int, batch: int) -> list[np.ndarray]:
+    """MTCNN's faces at or above `settings.min_confidence` in frames shrunk to `detect_size`."""
     global _DETECTOR
     results = []
     # One detector per process; TensorFlow runs it on all cores, so calls are serialised.
@@ -111,7 +129,7 @@ def detect_faces(frames: Sequence[np.ndarray], settings: FaceCrop = FaceCrop(), 
 
             _DETECTOR = MTCNN()
         for start in range(0, len(frames), batch):
-            small, scales = zip(*(shrink_for_detection(f, settings.detect_size) for f in frames[start : start + batch]))
+            small, scales = zip(*(shrink_for_detection(f, detect_size) for f in frames[start : start + batch]))
             found = _DETECTOR.detect_faces(list(small), min_face_size=settings.min_face_size)
             for faces, scale in zip(found, scales):
                 rows = [[*np.asarray(f["box"], float) / scale, f["confidence"]] for f in faces
