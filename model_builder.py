@@ -107,8 +107,9 @@ def embed_videos(
 
 
 def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error, strategy, seed,
-           workers, quiet=False, engine="local", ray_workers=None, ray_address=None):
-    """embed_videos, also returning `{path: error}` of skipped videos and the paths where no face was found."""
+           workers, quiet=False, engine="local", ray_workers=None, ray_address=None, track=0):
+    """embed_videos, also returning `{path: error}` of skipped videos and the paths where no face was found.
+    `track`: which face track to crop (`util.read_frames`); a video without it is skipped."""
     if engine not in ENGINES:
         raise ValueError(f"Received: engine={engine!r}. Expected one of {ENGINES}.")
     if on_error not in ("raise", "skip"):
@@ -123,7 +124,7 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
                              "through it.")
         ray_engine.check_ray()
         ray_engine.check_address(ray_address)
-    embedder = _Embedder(img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size)
+    embedder = _Embedder(img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track)
     paths = [str(p) for p in paths]
     cache = embedder.cache
     features = np.zeros((len(paths), embedder.num_frames, embedder.spec.feature_dim), np.float32)
@@ -160,9 +161,10 @@ class _Embedder:
     fully cached call never builds it.
     """
 
-    def __init__(self, img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size):
+    def __init__(self, img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track=0):
         self.spec = backbones.get_spec(img_model_name)
         self.face = face_settings(face_crop)
+        self.track = track
         self.num_frames = util.check_num_frames(num_frames)
         util.sample_indices(0, num_frames, strategy, seed)
         check_int("batch_size", batch_size, 1)
@@ -171,8 +173,10 @@ class _Embedder:
         self.cache, self.cache_dir = DiskCache(cache_dir, "embeddings"), cache_dir
         self.chunk = min(batch_size, num_frames)
         self.settings = dict(num_frames=num_frames, strategy=strategy, seed=self.seed, size=self.spec.input_size,
-                             face=self.face.key() if self.face else None, backbone=self.spec.name,
+                             face=self.face.crop_key() if self.face else None, backbone=self.spec.name,
                              weights=backbones.weights_identity(self.weights))
+        if track:  # only then: the main track's entries keep their keys
+            self.settings["track"] = track
         self.model = None
 
     def key(self, path: str) -> str:
@@ -181,7 +185,7 @@ class _Embedder:
     def read(self, path: str):
         """`(frames, valid, face found)`, or raises VideoReadError (NoFaceError: skip by face settings)."""
         return util.read_frames_and_face(path, self.num_frames, self.spec.input_size, self.strategy, self.seed,
-                                         self.face, cache_dir=self.cache_dir)
+                                         self.face, cache_dir=self.cache_dir, track=self.track)
 
     def embed(self, key: str, frames: np.ndarray, valid: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
         """Features and mask of one video's frames, saved under `key`."""
@@ -590,12 +594,15 @@ train_test_classifier.__doc__ = train_test_classifier.__doc__.format(
 
 
 def _cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path, strategy: str, seed: int,
-                 quiet: bool = False):
-    """Write each video's sampled crops to the cache once: `(files (None if skipped), errors, no_face)`."""
+                 quiet: bool = False, track: int = 0):
+    """Write each video's sampled crops (of face track `track`) to the cache once:
+    `(files (None if skipped), errors, no_face)`."""
     seed = _sampling_seed(strategy, seed)
     cache = DiskCache(cache_dir, "crops")
     settings = dict(num_frames=num_frames, strategy=strategy, seed=seed, size=image_size,
-                    face=face.key() if face else None)
+                    face=face.crop_key() if face else None)
+    if track:
+        settings["track"] = track
     files: list[Path | None] = [None] * len(paths)
     errors: dict[str, str] = {}
     no_face: list[str] = []
@@ -612,7 +619,7 @@ def _cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path,
 
     def read(path: str):
         return util.read_frames_and_face(path, num_frames, (image_size, image_size), strategy, seed, face,
-                                         cache_dir=cache_dir)
+                                         cache_dir=cache_dir, track=track)
 
     for (i, _, key), frames, valid, found in _read_videos(todo, read, 2, "skip", errors, no_face, "Cropping frames",
                                                                        quiet):
@@ -1126,13 +1133,46 @@ def _run_face_and_cache(config: dict) -> tuple[FaceCrop | bool, Path]:
 
 def _score_videos(run_dir, config: dict, paths: list[str], model: keras.Model | None = None):
     """P(fake) per video as the run computes it (NaN where skipped), `{path: error}`, and for
-    CoAtNet runs each video's per-frame scores (None otherwise). `model`: the run's, if loaded."""
+    CoAtNet runs each video's per-frame scores (None otherwise). `model`: the run's, if loaded.
+
+    With the run's `FaceCrop.max_faces` above 1, every face track of a video is scored and
+    the video's score is the highest: a video is fake if any face in it is."""
+    scores, errors, frame_scores, _ = _score_tracks(run_dir, config, paths, model)
+    return scores, errors, frame_scores
+
+
+def _score_tracks(run_dir, config: dict, paths: list[str], model: keras.Model | None = None):
+    """`_score_videos`, plus the face track that gave each video's score (0 without face crops)."""
+    face, cache_dir = _run_face_and_cache(config)
+    scores, errors, frame_scores, model = _score_track(run_dir, config, paths, model, 0)
+    best = np.zeros(len(paths), int)
+    if not face or face.max_faces == 1:
+        return scores, errors, frame_scores, best
+    seed = _sampling_seed(config["strategy"], config["seed"])
+    # The boxes of every track are cached by now (scoring track 0 detected them): counting is cheap.
+    counts = [util.count_face_tracks(p, config["num_frames"], config["strategy"], seed, face, cache_dir)
+              if not np.isnan(scores[i]) else 0 for i, p in enumerate(paths)]
+    for track in range(1, face.max_faces):
+        todo = [i for i, count in enumerate(counts) if count > track]
+        if not todo:
+            break
+        more, _, more_frames, model = _score_track(run_dir, config, [paths[i] for i in todo], model, track)
+        for j, i in enumerate(todo):
+            if more[j] > scores[i]:
+                scores[i], best[i] = more[j], track
+                if frame_scores is not None:
+                    frame_scores[i] = more_frames[j]
+    return scores, errors, frame_scores, best
+
+
+def _score_track(run_dir, config: dict, paths: list[str], model, track: int):
+    """One face track's `(scores, errors, frame scores, model)`; the model loaded once."""
     face, cache_dir = _run_face_and_cache(config)
     scores = np.full(len(paths), np.nan)
     if coatnet.canonical_name(config["img_model_name"]):
         model = load_classifier(run_dir) if model is None else model
         files, errors, _ = _cache_crops(paths, config["num_frames"], config["image_size"], face, cache_dir,
-                                        config["strategy"], config["seed"])
+                                        config["strategy"], config["seed"], quiet=track > 0, track=track)
         ok = np.flatnonzero([f is not None for f in files])
         frame_scores = [None] * len(paths)
         if len(ok):
@@ -1140,7 +1180,7 @@ def _score_videos(run_dir, config: dict, paths: list[str], model: keras.Model | 
             per_frame, scores[ok] = _score_frames(model, frames, config["video_score"])
             for video, i in enumerate(ok):
                 frame_scores[i] = per_frame[frames.video_ids == video]
-        return scores, errors, frame_scores
+        return scores, errors, frame_scores, model
     identity = backbones.weights_identity(config["weights"])
     if identity != config["weights_identity"]:
         raise ValueError(f"The run's backbone weights changed: trained with {config['weights_identity']!r}, "
@@ -1148,11 +1188,11 @@ def _score_videos(run_dir, config: dict, paths: list[str], model: keras.Model | 
     model = load_classifier(run_dir) if model is None else model
     features, mask, errors, _ = _embed(paths, config["num_frames"], config["img_model_name"], config["weights"],
                                        cache_dir, face, config.get("embed_batch_size", 32), "skip", config["strategy"],
-                                       config["seed"], 2)
+                                       config["seed"], 2, quiet=track > 0, track=track)
     ok = mask.any(axis=1)
     if ok.any():
         scores[ok] = model.predict(features[ok], verbose=0).ravel()
-    return scores, errors, None
+    return scores, errors, None, model
 
 
 # --------------------------------------------------------------------------- one video, explained
@@ -1166,7 +1206,9 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     from metrics.json) and `label` ("FAKE" when score >= threshold, else "REAL"); `frames`
     uint8 RGB `(n, H, W, 3)`, the frames the run samples, shrunk to at most `max_side`
     pixels; `boxes` `(n, 4)`, the tracked face `(x, y, w, h)` in those frames, None when the
-    run does not crop faces or found none; `face_found` (None without face crops);
+    run does not crop faces or found none; `track`, which face track gave the score and the
+    boxes (0, the main face, unless the run's `max_faces` scores several: the highest
+    wins), None without face crops; `face_found` (None without face crops);
     `frame_scores` `(n,)`, P(fake) per frame for CoAtNet runs, None for sequence heads (one
     score per video). `cache_dir` replaces the run's cache for this video's embeddings,
     crops and face boxes (the web app gives uploads a temp dir). `model`: the run's model
@@ -1191,12 +1233,17 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     frames, boxes = util.read_frames_and_boxes(path, config["num_frames"], config["strategy"],
                                                _sampling_seed(config["strategy"], config["seed"]), face, max_side,
                                                cache)
-    scores, errors, frame_scores = _score_videos(run_dir, config, [str(path)], model)
+    scores, errors, frame_scores, best = _score_tracks(run_dir, config, [str(path)], model)
     if errors:
         raise util.VideoReadError(errors[str(path)])
-    score = float(scores[0])
+    score, track = float(scores[0]), int(best[0])
+    if track:  # another face scored higher than the main one: show its boxes
+        _, boxes = util.read_frames_and_boxes(path, config["num_frames"], config["strategy"],
+                                              _sampling_seed(config["strategy"], config["seed"]), face, max_side,
+                                              cache, track=track)
     return {"score": score, "threshold": threshold, "label": "FAKE" if score >= threshold else "REAL",
-            "frames": frames, "boxes": boxes, "face_found": (boxes is not None) if face else None,
+            "frames": frames, "boxes": boxes, "track": track if face else None,
+            "face_found": (boxes is not None) if face else None,
             "frame_scores": None if frame_scores is None else frame_scores[0]}
 
 

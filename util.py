@@ -15,7 +15,8 @@ import numpy as np
 
 from vidseq.cache import DiskCache, cache_key
 from vidseq.checks import check_int
-from vidseq.faces import FaceCrop, crop_face, detect_faces, face_settings, shrink_for_detection, track_face
+from vidseq.faces import (TRACKER_VERSION, FaceCrop, crop_face, detect_faces, face_settings, shrink_for_detection,
+                          track_faces)
 from vidseq.layouts import SPLITS, discover_videos, identities_from_name
 from vidseq.splits import SPLIT_BY, describe_split, split_fingerprint, split_report, split_videos
 from vidseq.video_io import VideoReadError, count_frames, frame_count_hint, grab_frames, open_video, resize_frame
@@ -23,7 +24,7 @@ from vidseq.video_io import VideoReadError, count_frames, frame_count_hint, grab
 __all__ = [
     "STRATEGIES", "SPLITS", "SPLIT_BY", "VideoReadError", "NoFaceError", "FaceCrop", "discover_videos",
     "identities_from_name", "split_videos", "split_report", "describe_split", "split_fingerprint",
-    "sample_indices", "read_frames", "check_num_frames",
+    "sample_indices", "read_frames", "check_num_frames", "count_face_tracks",
 ]
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
@@ -90,6 +91,8 @@ def read_frames(
     crop: str | None = None,
     stride: int = 2,
     cache_dir: str | os.PathLike | None = None,
+    *,
+    track: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode `num_frames` sampled frames of a video in one forward pass.
 
@@ -100,24 +103,29 @@ def read_frames(
     `face_crop=True` (or a `vidseq.faces.FaceCrop` with other settings) returns square
     crops around one tracked face instead, `size` defaulting to (224, 224); the boxes are
     cached under `cache_dir` when given. A video without any face falls back to full
-    frames, or raises `NoFaceError` with `FaceCrop(no_face="skip")`.
+    frames, or raises `NoFaceError` with `FaceCrop(no_face="skip")`. `track=k` crops the
+    video's k-th face track (0 = the main face; `count_face_tracks` says how many there are,
+    at most `FaceCrop.max_faces`); a track the video lacks raises `NoFaceError`.
     Raises `VideoReadError` for missing, empty, truncated or non-video files.
 
     >>> frames, mask = read_frames("data/demo/real/real_000.mp4", 16, size=(224, 224))  # doctest: +SKIP
     >>> frames.shape, mask.all()  # doctest: +SKIP
     ((16, 224, 224, 3), True)
     """
-    frames, mask, _ = read_frames_and_face(path, num_frames, size, strategy, seed, face_crop, crop, stride, cache_dir)
+    frames, mask, _ = read_frames_and_face(path, num_frames, size, strategy, seed, face_crop, crop, stride, cache_dir,
+                                           track=track)
     return frames, mask
 
 
 def read_frames_and_face(
     path, num_frames, size=None, strategy="uniform", seed=None, face_crop=False, crop=None, stride=2, cache_dir=None,
+    *, track: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, bool | None]:
     """`read_frames`, plus whether a face was found (None when `face_crop` is off)."""
     num_frames = check_num_frames(num_frames)
     sample_indices(0, num_frames, strategy, seed, stride)  # validate before touching the file
     face = face_settings(face_crop)
+    _check_track(track, face)
     if crop not in (None, "center"):
         raise ValueError(f"Received: crop={crop!r}. Expected None or 'center'.")
     if crop and face:
@@ -135,7 +143,7 @@ def read_frames_and_face(
         return _sample_and_grab(path, num_frames, strategy, seed, stride, transform)
 
     resize = (lambda f, k: resize_frame(f, size, crop)) if size else None
-    boxes = _face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample) if face else None
+    boxes = _face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track) if face else None
     if face and boxes is None and face.no_face == "skip":
         raise NoFaceError(f"No face found in video (no_face='skip'): {str(path)!r}")
     if boxes is None:
@@ -158,21 +166,25 @@ def read_frames_and_boxes(
     max_side: int = 320,
     cache_dir: str | os.PathLike | None = None,
     stride: int = 2,
+    *,
+    track: int = 0,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The sampled frames as a run sees them before cropping, shrunk to at most `max_side`
     pixels, with the tracked face box `(x, y, w, h)` in each (None without face_crop or face).
+    `track=k`: the k-th face track's boxes, as `read_frames(..., track=k)` crops them.
 
     For looking at data, e.g. `vidseq.plots.plot_frames(*read_frames_and_boxes(path, 8))`.
     """
     num_frames = check_num_frames(num_frames)
     sample_indices(0, num_frames, strategy, seed, stride)
     face = face_settings(face_crop)
+    _check_track(track, face)
     shrink, scales = _shrinker(max_side)
 
     def sample(transform):
         return _sample_and_grab(path, num_frames, strategy, seed, stride, transform)
 
-    boxes = _face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample) if face else None
+    boxes = _face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track) if face else None
     _, frames, n = sample(shrink)
     if not n:
         raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
@@ -210,18 +222,65 @@ def _shrinker(max_side: int):
     return shrink, scales
 
 
-def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample) -> dict | None:
-    """`{"indices", "boxes"}` of the tracked face at the sampled frames, None without a face; cached."""
-    detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence)
-    key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, detection=detection)
+def count_face_tracks(
+    path: str | os.PathLike,
+    num_frames: int,
+    strategy: str = "uniform",
+    seed: int | None = None,
+    face_crop: bool | FaceCrop = True,
+    cache_dir: str | os.PathLike | None = None,
+    stride: int = 2,
+) -> int:
+    """How many face tracks `read_frames(..., track=k)` can read for these settings: 0 for a
+    face-free video, at most `FaceCrop.max_faces`. Detects faces only when the boxes are not
+    cached yet (reading the video's frames with the same `cache_dir` caches them)."""
+    num_frames = check_num_frames(num_frames)
+    sample_indices(0, num_frames, strategy, seed, stride)
+    face = face_settings(face_crop)
+    if face is None:
+        raise ValueError(f"Received: face_crop={face_crop!r}. Expected True or a FaceCrop: tracks are face tracks.")
+
+    def sample(transform):
+        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform)
+
+    return min(len(_face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample)["tracks"]),
+               face.max_faces)
+
+
+def _check_track(track: int, face: FaceCrop | None) -> None:
+    if face is None and track != 0:
+        raise ValueError(f"Received: track={track!r} without face_crop. Expected track=0: tracks are face tracks.")
+    if face is not None:
+        check_int("track", track, 0, face.max_faces - 1)
+
+
+def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample) -> dict:
+    """`{"indices", "tracks"}`: the sampled frames and every face track's boxes there (main
+    track first, none for a face-free video), in the video's pixels; cached."""
+    detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence,
+                     first_pass=face.first_pass)
+    # The tracker's version too: boxes cached by an older tracker are tracked again.
+    key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, detection=detection,
+                    tracker=TRACKER_VERSION)
     cache = DiskCache(cache_dir, "faces")
     cached = cache.load_json(key)
     if cached is None:
         # Detection sees small frames (only those are held); boxes go back to the video's pixels.
         shrink, scales = _shrinker(face.detect_size)
         indices, small, n = sample(shrink)
-        track = track_face(detect_faces(small[:n], face)) if n else None
-        boxes = None if track is None else (track / scales[-1]).tolist()
-        cached = {"indices": indices.tolist(), "boxes": boxes}
+        tracks = track_faces(detect_faces(small[:n], face), small.shape[1:3]) if n else []
+        cached = {"indices": indices.tolist(), "tracks": [(track / scales[-1]).tolist() for track in tracks]}
         cache.save_json(key, cached)
-    return cached if cached["boxes"] is not None else None
+    return cached
+
+
+def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample, track=0) -> dict | None:
+    """`{"indices", "boxes"}` of face track `track` at the sampled frames, None without a face.
+
+    Raises NoFaceError when the video has a face but not that many tracks."""
+    cached = _face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample)
+    tracks = cached["tracks"]
+    if track and track >= len(tracks):
+        raise NoFaceError(f"Received: track={track} for a video with {len(tracks)} face track(s). "
+                          f"Expected track < {len(tracks)}: {str(path)!r}")
+    return {"indices": cached["indices"], "boxes": tracks[track]} if tracks else None

@@ -143,3 +143,12 @@ def test_train_like_a_saved_run_changes_only_what_is_given(dataset, cache_dir, t
     base, like = (json.loads((save_dir / name / "config.json").read_text()) for name in ("base", "like"))
     differ = {k for k in base.keys() | like.keys() if base.get(k) != like.get(k)}
     assert differ == {"rnn", "head", "params", "created", "run_name"}, differ
+
+
+def test_max_faces_flag(dataset, capsys):
+    args = cli.build_parser().parse_args(["train", str(dataset), "--face-crop", "--max-faces", "2"])
+    assert cli._face_crop(args).max_faces == 2
+    assert cli.main(["extract", str(dataset), "--weights", "random", "--max-faces", "2"]) == 2
+    assert "--face-crop" in capsys.readouterr().err
+    assert cli.main(["extract", str(dataset), "--weights", "random", "--face-crop", "--max-faces", "0"]) == 2
+    assert "--max-faces 0" in capsys.readouterr().err  # the library's max_faces=0, said as its flag

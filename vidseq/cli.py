@@ -61,6 +61,8 @@ def _add_embedding_args(p: argparse.ArgumentParser, defaults: bool = True) -> No
     p.add_argument("--face-margin", type=float, default=None, help="face crop side / face box side (default 1.3)")
     p.add_argument("--no-face", default=None, choices=["full_frame", "skip"],
                    help="for a video without any face: use full frames (default), or skip it")
+    p.add_argument("--max-faces", type=int, default=None,
+                   help="face tracks scored per video; the highest score counts (default 1; training uses the main face)")
 
 
 def _add_training_args(p: argparse.ArgumentParser) -> None:
@@ -277,7 +279,7 @@ def cmd_extract(args) -> int:
 
 def cmd_train(args) -> int:
     given = {k: v for k, v in vars(args).items()
-             if k not in ("command", "data_dir", "face_margin", "no_face", "like", "verbose")}
+             if k not in ("command", "data_dir", "face_margin", "no_face", "max_faces", "like", "verbose")}
     like = _run_settings(_run_folder(args.like)) if args.like else {}
     options = {**like, **given}  # flags given on the command line win over the run's settings
     options.setdefault("num_frames", 64)
@@ -285,7 +287,7 @@ def cmd_train(args) -> int:
     for name in ("rnn_units", "dense_units"):
         if name in options:
             options[name] = tuple(options[name])
-    if "face_crop" in given or args.face_margin is not None or args.no_face is not None:
+    if "face_crop" in given or any(v is not None for v in (args.face_margin, args.no_face, args.max_faces)):
         options["face_crop"] = _face_crop(args)
     name = options["img_model_name"]
     if name not in BACKBONES and not re.fullmatch(r"(?i)coatnet-[0-4]", name):
@@ -424,9 +426,11 @@ def cmd_app(args) -> NoReturn:
 def _face_crop(args):
     from vidseq.faces import FaceCrop
 
-    given = {k: v for k, v in (("margin", args.face_margin), ("no_face", args.no_face)) if v is not None}
+    given = {k: v for k, v in (("margin", args.face_margin), ("no_face", args.no_face),
+                               ("max_faces", args.max_faces)) if v is not None}
     if given and not getattr(args, "face_crop", False):
-        raise ValueError("Received: --face-margin or --no-face without --face-crop. Expected --face-crop with them.")
+        raise ValueError("Received: --face-margin, --no-face or --max-faces without --face-crop. "
+                         "Expected --face-crop with them.")
     return FaceCrop(**given) if getattr(args, "face_crop", False) else False
 
 
