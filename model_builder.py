@@ -107,7 +107,7 @@ def embed_videos(
 
 
 def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error, strategy, seed,
-           workers, quiet=False, engine="local", ray_workers=None, ray_address=None, track=0):
+           workers, quiet=False, engine="local", ray_workers=None, ray_address=None, track=0, on_truncated="raise"):
     """embed_videos, also returning `{path: error}` of skipped videos and the paths where no face was found.
     `track`: which face track to crop (`util.read_frames`); a video without it is skipped."""
     if engine not in ENGINES:
@@ -124,7 +124,8 @@ def _embed(paths, num_frames, img_model_name, weights, cache_dir, face_crop, bat
                              "through it.")
         ray_engine.check_ray()
         ray_engine.check_address(ray_address)
-    embedder = _Embedder(img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track)
+    embedder = _Embedder(img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track,
+                         on_truncated)
     paths = [str(p) for p in paths]
     cache = embedder.cache
     features = np.zeros((len(paths), embedder.num_frames, embedder.spec.feature_dim), np.float32)
@@ -161,10 +162,11 @@ class _Embedder:
     fully cached call never builds it.
     """
 
-    def __init__(self, img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track=0):
+    def __init__(self, img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track=0,
+                 on_truncated="raise"):
         self.spec = backbones.get_spec(img_model_name)
         self.face = face_settings(face_crop)
-        self.track = track
+        self.track, self.on_truncated = track, util.check_on_truncated(on_truncated)
         self.num_frames = util.check_num_frames(num_frames)
         util.sample_indices(0, num_frames, strategy, seed)
         check_int("batch_size", batch_size, 1)
@@ -175,8 +177,7 @@ class _Embedder:
         self.settings = dict(num_frames=num_frames, strategy=strategy, seed=self.seed, size=self.spec.input_size,
                              face=self.face.crop_key() if self.face else None, backbone=self.spec.name,
                              weights=backbones.weights_identity(self.weights))
-        if track:  # only then: the main track's entries keep their keys
-            self.settings["track"] = track
+        self.settings.update(_extra_keys(track, on_truncated))
         self.model = None
 
     def key(self, path: str) -> str:
@@ -185,7 +186,8 @@ class _Embedder:
     def read(self, path: str):
         """`(frames, valid, face found)`, or raises VideoReadError (NoFaceError: skip by face settings)."""
         return util.read_frames_and_face(path, self.num_frames, self.spec.input_size, self.strategy, self.seed,
-                                         self.face, cache_dir=self.cache_dir, track=self.track)
+                                         self.face, cache_dir=self.cache_dir, track=self.track,
+                                         on_truncated=self.on_truncated)
 
     def embed(self, key: str, frames: np.ndarray, valid: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
         """Features and mask of one video's frames, saved under `key`."""
@@ -238,6 +240,17 @@ class _RayEmbedWorker:
             found.append(-1 if face is None else int(face))
         return {"index": batch["index"], "status": np.array(status), "error": np.array(error),
                 "found": np.array(found, np.int8)}
+
+
+def _on_truncated(opts: dict) -> str:
+    """How reads treat a truncated file under a run's `truncated` option (runs saved before it: skip)."""
+    return "keep" if opts.get("truncated", "skip") == "keep" else "raise"
+
+
+def _extra_keys(track: int, on_truncated: str) -> dict:
+    """Cache-key settings present only when not the default, so the main track's entries
+    keep their keys, and a truncated file kept on request never serves a read that refuses it."""
+    return {**({"track": track} if track else {}), **({"truncated": "keep"} if on_truncated == "keep" else {})}
 
 
 def _sampling_seed(strategy: str, seed: int | None) -> int | None:
@@ -434,10 +447,12 @@ RUN_OPTIONS = dict(
     weights="imagenet", epochs=100, batch_size=16, learning_rate=1e-5, patience=10, seed=42,
     optimizer="adam", schedule="constant", warmup_epochs=0, weight_decay=0.0, label_smoothing=0.0,
     strategy="uniform", face_crop=False, cache_dir=None, save_dir="saved_models", run_name=None,
-    val_size=0.15, test_size=0.15, split_by="identities", identities=None, compression="c23", embed_batch_size=32,
+    val_size=0.15, test_size=0.15, split_by="identities", identities=None, truncated="skip", compression="c23",
+    embed_batch_size=32,
     distribution=None, verbose=1,
 )
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+TRUNCATED = ("skip", "keep")  # a video whose frames stop short of its container's count: skipped, or its frames kept
 SCHEDULES = ("constant", "cosine")  # cosine: linear warm-up over `warmup_epochs`, then cosine decay to 0
 # The CoAtNet image path: its own defaults (the source's 25 epochs, batch 32), no head options.
 IMAGE_RUN_OPTIONS = dict(
@@ -505,7 +520,7 @@ def train_test_classifier(
     weights = backbones.resolve_weights(spec.name, opts["weights"])
     features, mask, errors, no_face = _embed(run.videos.path, num_frames, spec.name, weights, run.cache_dir, run.face,
                                              opts["embed_batch_size"], "skip", opts["strategy"], opts["seed"], 2,
-                                             quiet=not opts["verbose"])
+                                             quiet=not opts["verbose"], on_truncated=_on_truncated(opts))
     rows = run.drop_unusable(mask.any(axis=1), errors, no_face)
     data = {s: (features[r], run.labels[r]) for s, r in rows.items()}
 
@@ -549,7 +564,8 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
     run = _prepare_run(data_dir, opts, f"Image Model: {variant}, Image Size: {(image_size, image_size)}")
 
     files, errors, no_face = _cache_crops(run.videos.path, num_frames, image_size, run.face, run.cache_dir,
-                                          opts["strategy"], opts["seed"], quiet=not opts["verbose"])
+                                          opts["strategy"], opts["seed"], quiet=not opts["verbose"],
+                                          on_truncated=_on_truncated(opts))
     rows = run.drop_unusable(np.array([f is not None for f in files]), errors, no_face)
     keras.utils.set_random_seed(opts["seed"])
     devices = check_distribution(opts["distribution"], opts["batch_size"])
@@ -594,15 +610,14 @@ train_test_classifier.__doc__ = train_test_classifier.__doc__.format(
 
 
 def _cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path, strategy: str, seed: int,
-                 quiet: bool = False, track: int = 0):
+                 quiet: bool = False, track: int = 0, on_truncated: str = "raise"):
     """Write each video's sampled crops (of face track `track`) to the cache once:
     `(files (None if skipped), errors, no_face)`."""
     seed = _sampling_seed(strategy, seed)
     cache = DiskCache(cache_dir, "crops")
     settings = dict(num_frames=num_frames, strategy=strategy, seed=seed, size=image_size,
                     face=face.crop_key() if face else None)
-    if track:
-        settings["track"] = track
+    settings.update(_extra_keys(track, on_truncated))
     files: list[Path | None] = [None] * len(paths)
     errors: dict[str, str] = {}
     no_face: list[str] = []
@@ -619,7 +634,7 @@ def _cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path,
 
     def read(path: str):
         return util.read_frames_and_face(path, num_frames, (image_size, image_size), strategy, seed, face,
-                                         cache_dir=cache_dir, track=track)
+                                         cache_dir=cache_dir, track=track, on_truncated=on_truncated)
 
     for (i, _, key), frames, valid, found in _read_videos(todo, read, 2, "skip", errors, no_face, "Cropping frames",
                                                                        quiet):
@@ -802,8 +817,8 @@ def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tu
     seed_compat.sync_patience(options, opts)
     seed_compat.check_training_options(opts)
     face_settings(opts["face_crop"])
-    if opts["split_by"] not in util.SPLIT_BY:
-        raise ValueError(f"Received: split_by={opts['split_by']!r}. Expected one of {list(util.SPLIT_BY)}.")
+    _check_choice("split_by", opts["split_by"], util.SPLIT_BY)
+    _check_choice("truncated", opts["truncated"], TRUNCATED)
     if opts["identities"] is not None:
         if not isinstance(opts["identities"], (str, os.PathLike)) or not Path(opts["identities"]).is_file():
             raise ValueError(f"Received: identities={opts['identities']!r}. Expected None or the path of a CSV "
@@ -840,6 +855,12 @@ def _require_both_classes(labels: np.ndarray, rows: dict[str, np.ndarray], hint:
     for split, r in rows.items():
         if len(np.unique(labels[r])) < 2:
             raise ValueError(f"Received: a {split!r} split of {r.sum()} video(s) ({_class_counts(labels[r])}). {hint}")
+
+
+def _check_choice(name: str, value, valid: Sequence) -> Any:
+    if value not in valid:
+        raise ValueError(f"Received: {name}={value!r}. Expected one of {list(valid)}.")
+    return value
 
 
 def _check_options(options: dict, valid: dict) -> dict:
@@ -1058,13 +1079,19 @@ def load_classifier(run_dir: str | os.PathLike) -> keras.Model:
     return keras.saving.load_model(file, safe_mode=True)
 
 
-def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike) -> float:
+def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: str | None = None) -> float:
     """P(fake) for one video, with the run's own backbone, weights, frame sampling and face crops.
+
+    A truncated file (`util.check_truncation`) raises `TruncatedVideoError` unless the run
+    kept such files or `truncated="keep"` asks to score the frames that decode.
 
     >>> predict_video("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
     0.93
     """
-    scores, errors, _ = _score_videos(run_dir, _read_config(run_dir), [str(path)])
+    config = _read_config(run_dir)
+    if truncated is not None:
+        config["truncated"] = _check_choice("truncated", truncated, TRUNCATED)
+    scores, errors, _ = _score_videos(run_dir, config, [str(path)])
     if errors:
         raise util.VideoReadError(errors[str(path)])
     return float(scores[0])
@@ -1172,7 +1199,8 @@ def _score_track(run_dir, config: dict, paths: list[str], model, track: int):
     if coatnet.canonical_name(config["img_model_name"]):
         model = load_classifier(run_dir) if model is None else model
         files, errors, _ = _cache_crops(paths, config["num_frames"], config["image_size"], face, cache_dir,
-                                        config["strategy"], config["seed"], quiet=track > 0, track=track)
+                                        config["strategy"], config["seed"], quiet=track > 0, track=track,
+                                        on_truncated=_on_truncated(config))
         ok = np.flatnonzero([f is not None for f in files])
         frame_scores = [None] * len(paths)
         if len(ok):
@@ -1188,7 +1216,8 @@ def _score_track(run_dir, config: dict, paths: list[str], model, track: int):
     model = load_classifier(run_dir) if model is None else model
     features, mask, errors, _ = _embed(paths, config["num_frames"], config["img_model_name"], config["weights"],
                                        cache_dir, face, config.get("embed_batch_size", 32), "skip", config["strategy"],
-                                       config["seed"], 2, quiet=track > 0, track=track)
+                                       config["seed"], 2, quiet=track > 0, track=track,
+                                       on_truncated=_on_truncated(config))
     ok = mask.any(axis=1)
     if ok.any():
         scores[ok] = model.predict(features[ok], verbose=0).ravel()

@@ -10,6 +10,7 @@ Nothing here imports TensorFlow, so `import util` is cheap.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -19,15 +20,17 @@ from vidseq.faces import (TRACKER_VERSION, FaceCrop, crop_face, detect_faces, fa
                           track_faces)
 from vidseq.layouts import SPLITS, discover_videos, identities_from_name
 from vidseq.splits import SPLIT_BY, describe_split, split_fingerprint, split_report, split_videos
-from vidseq.video_io import VideoReadError, count_frames, frame_count_hint, grab_frames, open_video, resize_frame
+from vidseq.video_io import (TruncatedVideoError, VideoReadError, check_truncation, count_frames, frame_count_hint,
+                             grab_frames, is_truncated, open_video, resize_frame)
 
 __all__ = [
-    "STRATEGIES", "SPLITS", "SPLIT_BY", "VideoReadError", "NoFaceError", "FaceCrop", "discover_videos",
+    "STRATEGIES", "SPLITS", "SPLIT_BY", "ON_TRUNCATED", "VideoReadError", "TruncatedVideoError", "NoFaceError", "FaceCrop", "discover_videos",
     "identities_from_name", "split_videos", "split_report", "describe_split", "split_fingerprint",
-    "sample_indices", "read_frames", "check_num_frames", "count_face_tracks",
+    "sample_indices", "read_frames", "check_num_frames", "check_truncation", "count_face_tracks",
 ]
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
+ON_TRUNCATED = ("raise", "keep")
 MAX_FRAMES = 1024
 
 
@@ -93,6 +96,7 @@ def read_frames(
     cache_dir: str | os.PathLike | None = None,
     *,
     track: int = 0,
+    on_truncated: str = "raise",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode `num_frames` sampled frames of a video in one forward pass.
 
@@ -106,26 +110,30 @@ def read_frames(
     frames, or raises `NoFaceError` with `FaceCrop(no_face="skip")`. `track=k` crops the
     video's k-th face track (0 = the main face; `count_face_tracks` says how many there are,
     at most `FaceCrop.max_faces`); a track the video lacks raises `NoFaceError`.
-    Raises `VideoReadError` for missing, empty, truncated or non-video files.
+    Raises `VideoReadError` for missing, empty or non-video files, and its subclass
+    `TruncatedVideoError` for a file whose frames stop well short of what its container
+    declares (a partial download); `on_truncated="keep"` samples what decodes instead, with
+    a warning.
 
     >>> frames, mask = read_frames("data/demo/real/real_000.mp4", 16, size=(224, 224))  # doctest: +SKIP
     >>> frames.shape, mask.all()  # doctest: +SKIP
     ((16, 224, 224, 3), True)
     """
     frames, mask, _ = read_frames_and_face(path, num_frames, size, strategy, seed, face_crop, crop, stride, cache_dir,
-                                           track=track)
+                                           track=track, on_truncated=on_truncated)
     return frames, mask
 
 
 def read_frames_and_face(
     path, num_frames, size=None, strategy="uniform", seed=None, face_crop=False, crop=None, stride=2, cache_dir=None,
-    *, track: int = 0,
+    *, track: int = 0, on_truncated: str = "raise",
 ) -> tuple[np.ndarray, np.ndarray, bool | None]:
     """`read_frames`, plus whether a face was found (None when `face_crop` is off)."""
     num_frames = check_num_frames(num_frames)
     sample_indices(0, num_frames, strategy, seed, stride)  # validate before touching the file
     face = face_settings(face_crop)
     _check_track(track, face)
+    check_on_truncated(on_truncated)
     if crop not in (None, "center"):
         raise ValueError(f"Received: crop={crop!r}. Expected None or 'center'.")
     if crop and face:
@@ -140,10 +148,11 @@ def read_frames_and_face(
         size = (int(size[0]), int(size[1]))
 
     def sample(transform):
-        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform)
+        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_truncated)
 
     resize = (lambda f, k: resize_frame(f, size, crop)) if size else None
-    boxes = _face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track) if face else None
+    boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track, on_truncated)
+             if face else None)
     if face and boxes is None and face.no_face == "skip":
         raise NoFaceError(f"No face found in video (no_face='skip'): {str(path)!r}")
     if boxes is None:
@@ -168,6 +177,7 @@ def read_frames_and_boxes(
     stride: int = 2,
     *,
     track: int = 0,
+    on_truncated: str = "raise",
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The sampled frames as a run sees them before cropping, shrunk to at most `max_side`
     pixels, with the tracked face box `(x, y, w, h)` in each (None without face_crop or face).
@@ -179,19 +189,28 @@ def read_frames_and_boxes(
     sample_indices(0, num_frames, strategy, seed, stride)
     face = face_settings(face_crop)
     _check_track(track, face)
+    check_on_truncated(on_truncated)
     shrink, scales = _shrinker(max_side)
 
     def sample(transform):
-        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform)
+        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_truncated)
 
-    boxes = _face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track) if face else None
+    boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track, on_truncated)
+             if face else None)
     _, frames, n = sample(shrink)
     if not n:
         raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
     return frames[:n], None if boxes is None else np.asarray(boxes["boxes"])[:n] * scales[-1]
 
 
-def _sample_and_grab(path, num_frames, strategy, seed, stride, transform) -> tuple[np.ndarray, np.ndarray | None, int]:
+def check_on_truncated(on_truncated: str) -> str:
+    if on_truncated not in ON_TRUNCATED:
+        raise ValueError(f"Received: on_truncated={on_truncated!r}. Expected one of {list(ON_TRUNCATED)}.")
+    return on_truncated
+
+
+def _sample_and_grab(path, num_frames, strategy, seed, stride, transform,
+                     on_truncated: str = "raise") -> tuple[np.ndarray, np.ndarray | None, int]:
     """Sampled indices, then `grab_frames`' `(frames, n)` padded to `num_frames` rows.
 
     The container's frame count is trusted only if the video really has those frames.
@@ -206,7 +225,13 @@ def _sample_and_grab(path, num_frames, strategy, seed, stride, transform) -> tup
             return indices, frames, n
     # The container's count was missing or too high: count what really decodes, then
     # sample again from that count (a second pass, only for such files).
-    indices = sample_indices(count_frames(path), num_frames, strategy, seed, stride)
+    decodable = count_frames(path)
+    if is_truncated(decodable, total):
+        error = TruncatedVideoError(path, decodable, total)
+        if on_truncated == "raise":
+            raise error
+        warnings.warn(f"{error} (kept: sampling what decodes)", stacklevel=2)
+    indices = sample_indices(decodable, num_frames, strategy, seed, stride)
     return (indices, *grab_frames(path, indices, transform, rows=num_frames))
 
 
@@ -254,14 +279,17 @@ def _check_track(track: int, face: FaceCrop | None) -> None:
         check_int("track", track, 0, face.max_faces - 1)
 
 
-def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample) -> dict:
+def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample,
+                 on_truncated: str = "raise") -> dict:
     """`{"indices", "tracks"}`: the sampled frames and every face track's boxes there (main
     track first, none for a face-free video), in the video's pixels; cached."""
     detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence,
                      first_pass=face.first_pass)
     # The tracker's version too: boxes cached by an older tracker are tracked again.
+    # A truncated file's boxes, kept on request, must never serve a read that would refuse it.
+    kept = {"truncated": "keep"} if on_truncated == "keep" else {}
     key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, detection=detection,
-                    tracker=TRACKER_VERSION)
+                    tracker=TRACKER_VERSION, **kept)
     cache = DiskCache(cache_dir, "faces")
     cached = cache.load_json(key)
     if cached is None:
@@ -274,11 +302,12 @@ def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache
     return cached
 
 
-def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample, track=0) -> dict | None:
+def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample, track=0,
+                on_truncated: str = "raise") -> dict | None:
     """`{"indices", "boxes"}` of face track `track` at the sampled frames, None without a face.
 
     Raises NoFaceError when the video has a face but not that many tracks."""
-    cached = _face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample)
+    cached = _face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample, on_truncated)
     tracks = cached["tracks"]
     if track and track >= len(tracks):
         raise NoFaceError(f"Received: track={track} for a video with {len(tracks)} face track(s). "

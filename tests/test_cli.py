@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_frames
 from vidseq import cli
+from vidseq.video_io import write_video
 
 VIDSEQ = shutil.which("vidseq", path=str(Path(sys.executable).parent)) or shutil.which("vidseq")
 
@@ -67,6 +69,16 @@ def test_train_compare_predict_extract(dataset, cache_dir, tmp_path, capsys, rec
     assert cli.main(["predict", str(video), "--run", str(save_dir / "cli-run"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert 0 <= result["p_fake"] <= 1 and result["label"] == ("FAKE" if result["p_fake"] >= result["threshold"] else "REAL")
+    cut = tmp_path / "cut.mp4"  # a partial download: scored all the same, and said next to the score
+    whole = next(iter(sorted(dataset.glob("fake/*.mp4"))))
+    write_video(tmp_path / "long.mp4", make_frames(80, 64, 96, seed=3), fps=10)
+    cut.write_bytes((tmp_path / "long.mp4").read_bytes()[: (tmp_path / "long.mp4").stat().st_size // 2])
+    assert cli.main(["predict", str(cut), "--run", str(save_dir / "cli-run")]) == 0
+    assert re.search(r"TRUNCATED: scored on the \d+ of 80 frames that decode", capsys.readouterr().out)
+    assert cli.main(["predict", str(cut), "--run", str(save_dir / "cli-run"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["truncated"]["declared"] == 80
+    assert cli.main(["predict", str(whole), "--run", str(save_dir / "cli-run"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["truncated"] is None
 
     assert cli.main(["extract", str(dataset), *common]) == 0
     out = capsys.readouterr().out

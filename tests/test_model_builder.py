@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,7 +19,9 @@ import pytest
 
 import model_builder
 import util
+from conftest import make_frames, write_folders_dataset
 from vidseq import backbones, ray_engine
+from vidseq.video_io import write_video
 
 BACKBONE = "MobileNetV2"
 
@@ -520,3 +523,27 @@ def test_evaluate_warns_about_the_runs_own_training_videos(finished_run, dataset
         warnings.filterwarnings("error", message=".*own training")  # its own test split: nothing seen in training
         own = model_builder.evaluate(run_dir, dataset, split="test")
     assert own["seen_in_training"] == []
+
+
+def test_truncated_video_is_skipped_and_listed_or_kept_on_request(tmp_path, cache_dir):
+    """A partial download (index first, half its bytes) never passes as a whole video."""
+    root = write_folders_dataset(tmp_path / "data", 6, 10, fake_seed=200)
+    whole = tmp_path / "whole.mp4"
+    write_video(whole, make_frames(80, 64, 96, seed=9), fps=10)
+    (root / "real" / "cut.mp4").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    common = dict(weights="random", cache_dir=cache_dir, save_dir=tmp_path / "runs", epochs=1, rnn_units=(4,),
+                  val_size=0.25, test_size=0.25, verbose=0)
+    with pytest.warns(UserWarning, match=r"Skipped unreadable video .*cut\.mp4: Truncated video"):
+        model_builder.train_test_classifier(root, 8, BACKBONE, run_name="skip", **common)
+    skipped = json.loads((tmp_path / "runs" / "skip" / "metrics.json").read_text())["skipped"]
+    assert [Path(s["path"]).name for s in skipped] == ["cut.mp4"]
+    assert re.search(r"Truncated video: \d+ of the 80 frames its container declares decode", skipped[0]["error"])
+    with pytest.warns(UserWarning, match="Truncated video"):
+        model_builder.train_test_classifier(root, 8, BACKBONE, run_name="keep", truncated="keep", **common)
+    kept = json.loads((tmp_path / "runs" / "keep" / "metrics.json").read_text())
+    assert kept["skipped"] == [] and json.loads((tmp_path / "runs" / "keep" / "config.json").read_text())["truncated"] == "keep"
+    cut = str(root / "real" / "cut.mp4")
+    with pytest.raises(util.VideoReadError, match="Truncated video"):
+        model_builder.predict_video(cut, tmp_path / "runs" / "skip")
+    assert 0 <= model_builder.predict_video(cut, tmp_path / "runs" / "skip", truncated="keep") <= 1
+    assert util.check_truncation(cut).declared == 80 and util.check_truncation(whole) is None

@@ -9,7 +9,7 @@ import pytest
 
 import util
 from conftest import decode_all
-from util import VideoReadError, read_frames, sample_indices
+from util import TruncatedVideoError, VideoReadError, read_frames, sample_indices
 
 
 @pytest.mark.parametrize("strategy", util.STRATEGIES)
@@ -94,8 +94,9 @@ def test_resize_and_center_crop(video_factory):
     assert enlarged.shape == (4, 96, 128, 3)
 
 
-def test_container_count_too_high_is_a_short_video(video_factory, tmp_path):
-    """A cut-off file whose header still promises every frame reads as the frames that decode."""
+def test_truncated_file_is_an_error_or_kept_on_request(video_factory, tmp_path):
+    """A cut-off file whose header still promises every frame (index first, as web video is
+    written) is refused by default, naming what decodes; on_truncated="keep" samples that."""
     path = video_factory(60, height=96, width=128, seed=4)
     truncated = tmp_path / "truncated.mp4"
     data = path.read_bytes()
@@ -105,12 +106,19 @@ def test_container_count_too_high_is_a_short_video(video_factory, tmp_path):
     cap.release()
     decodable = len(decode_all(truncated))
     assert promised == 60 and 0 < decodable < 60
-    frames, mask = read_frames(truncated, 16)
+    with pytest.raises(TruncatedVideoError, match=rf"{decodable} of the 60 frames its container declares") as error:
+        read_frames(truncated, 16)
+    assert isinstance(error.value, VideoReadError) and (error.value.decoded, error.value.declared) == (decodable, 60)
+    with pytest.warns(UserWarning, match="Truncated video"):
+        frames, mask = read_frames(truncated, 16, on_truncated="keep")
     assert mask.all()
     reference = decode_all(truncated)
     np.testing.assert_array_equal(frames, reference[sample_indices(decodable, 16)])
-    frames, mask = read_frames(truncated, 60)
+    with pytest.warns(UserWarning, match="Truncated video"):
+        frames, mask = read_frames(truncated, 60, on_truncated="keep")
     assert mask.sum() == decodable
+    with pytest.raises(ValueError, match="on_truncated='skip'"):
+        read_frames(truncated, 16, on_truncated="skip")
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "text", "garbage", "headless"])

@@ -74,6 +74,9 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=s, help="early-stopping patience on val loss (default 10)")
     p.add_argument("--val-size", type=float, default=s, help="default 0.15")
     p.add_argument("--test-size", type=float, default=s, help="default 0.15")
+    p.add_argument("--truncated", choices=["skip", "keep"], default=s,
+                   help="a video whose frames stop short of what its container declares: skip it (default) "
+                        "or keep the frames that decode")
     p.add_argument("--split-by", choices=["identities", "group"], default=s,
                    help="identities (default): no person in two splits, fakes that straddle left out; "
                         "group: only each video's main (target) identity kept apart")
@@ -389,15 +392,21 @@ def cmd_predict(args) -> int:
     if not Path(args.video).is_file():
         raise ValueError(f"Received: {args.video!r}, which is not a file. Expected a video file.")
     import model_builder
+    import util
 
-    score = model_builder.predict_video(args.video, args.run)
+    truncation = util.check_truncation(args.video)  # scored all the same, and said next to the score
+    score = model_builder.predict_video(args.video, args.run, truncated="keep" if truncation else None)
     threshold = model_builder.run_threshold(args.run)
     result = {"video": args.video, "p_fake": round(score, 4), "label": "FAKE" if score >= threshold else "REAL",
-              "threshold": threshold, "run": str(Path(args.run))}
+              "threshold": threshold, "run": str(Path(args.run)),
+              "truncated": None if truncation is None else {"decoded": truncation.decoded,
+                                                            "declared": truncation.declared}}
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"P(fake) {score:.4f}  {result['label']}  (threshold {threshold:.2f}, run {Path(args.run).name})")
+        note = "" if truncation is None else (f"  TRUNCATED: scored on the {truncation.decoded} of "
+                                              f"{truncation.declared} frames that decode")
+        print(f"P(fake) {score:.4f}  {result['label']}  (threshold {threshold:.2f}, run {Path(args.run).name}){note}")
     return 0
 
 

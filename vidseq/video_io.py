@@ -27,6 +27,21 @@ class VideoReadError(ValueError):
     """A file that cannot be decoded as a video: missing, empty, truncated or not a video."""
 
 
+class TruncatedVideoError(VideoReadError):
+    """A video whose decodable frames stop well short of what its container declares."""
+
+    def __init__(self, path: str | os.PathLike, decoded: int, declared: int):
+        self.path, self.decoded, self.declared = str(path), decoded, declared
+        super().__init__(f"Truncated video: {decoded} of the {declared} frames its container declares decode "
+                         f"({decoded / declared:.0%}): {str(path)!r}")
+
+
+def is_truncated(decoded: int, declared: int) -> bool:
+    """Whether `decoded` frames fall short of a container's `declared` count by more than its
+    usual slack (a frame or two, or 2%, off in files written by some encoders)."""
+    return declared > 0 and decoded < declared - max(2, declared // 50)
+
+
 def open_video(path: str | os.PathLike) -> cv2.VideoCapture:
     """Open `path` for decoding, or raise `VideoReadError` naming it."""
     path = Path(path)
@@ -45,6 +60,16 @@ def frame_count_hint(cap: cv2.VideoCapture) -> int:
     """The container's frame count: a hint only, it can be wrong or 0."""
     n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
     return int(n) if np.isfinite(n) and n > 0 else 0
+
+
+def check_truncation(path: str | os.PathLike) -> TruncatedVideoError | None:
+    """The error describing a truncated file (frames stopping short of its container's
+    count), or None for a whole one. Costs one decode pass (`count_frames`)."""
+    cap = open_video(path)
+    declared = frame_count_hint(cap)
+    cap.release()
+    decoded = count_frames(path)
+    return TruncatedVideoError(path, decoded, declared) if is_truncated(decoded, declared) else None
 
 
 def count_frames(path: str | os.PathLike) -> int:
