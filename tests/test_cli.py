@@ -146,7 +146,7 @@ def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path):
 
 def test_train_like_a_saved_run_changes_only_what_is_given(dataset, cache_dir, tmp_path, capsys):
     save_dir = tmp_path / "runs"
-    assert cli.main(["train", str(dataset), "--weights", "random", "--num-frames", "5", "--cache-dir", str(cache_dir),
+    assert cli.main(["train", str(dataset), "--weights", "random", "--num-frames", "4", "--cache-dir", str(cache_dir),
                      "--epochs", "2", "--learning-rate", "0.002", "--rnn-units", "8", "--val-size", "0.25",
                      "--test-size", "0.25", "--save-dir", str(save_dir), "--run-name", "base", "--seed", "4"]) == 0
     assert cli.main(["train", str(dataset), "--like", str(save_dir / "base"), "--rnn", "lstm",
