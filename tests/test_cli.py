@@ -164,3 +164,18 @@ def test_max_faces_flag(dataset, capsys):
     assert "--face-crop" in capsys.readouterr().err
     assert cli.main(["extract", str(dataset), "--weights", "random", "--face-crop", "--max-faces", "0"]) == 2
     assert "--max-faces 0" in capsys.readouterr().err  # the library's max_faces=0, said as its flag
+
+
+def test_every_training_option_has_a_flag():
+    """What train_test_classifier takes, `vidseq train` can set (callbacks are Python objects)."""
+    import model_builder
+    from vidseq import seed_compat
+
+    options = (set(model_builder.RUN_OPTIONS) | set(model_builder.HEAD_OPTIONS) | set(model_builder.IMAGE_RUN_OPTIONS)
+               | set(seed_compat.TRAINING_OPTIONS)) - {"callbacks", "verbose"}
+    parser = cli._subparser(cli.build_parser(), "train")
+    assert options - {a.dest for a in parser._actions} == set()
+    args = parser.parse_args(["data", "--optimizer", "sgd", "--momentum", "0.5", "--nesterov", "--no-early-stopping",
+                              "--reduce-lr", '{"factor": 0.5}', "--l2", "0.01", "--no-normalize", "--no-augment"])
+    assert (args.optimizer, args.momentum, args.nesterov, args.early_stopping, args.reduce_lr, args.l2, args.normalize,
+            args.augment) == ("sgd", 0.5, True, False, {"factor": 0.5}, 0.01, False, False)

@@ -28,6 +28,16 @@ def _weights(value: str) -> str | None:
     return None if value.lower() == "none" else value
 
 
+def _json_object(value: str) -> dict:
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"Received: {value!r}, which is not JSON ({err}).") from err
+    if not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError(f"Received: {value!r}. Expected a JSON object of settings.")
+    return parsed
+
+
 def _rnn(value: str) -> str | None:
     if value.lower() not in ("gru", "lstm", "none"):
         raise argparse.ArgumentTypeError(f"Received: {value!r}. Expected gru, lstm or none.")
@@ -87,6 +97,22 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-name", default=s)
     p.add_argument("--distribution", choices=["data_parallel"], default=s,
                    help="train on every local device (JAX backend: KERAS_BACKEND=jax)")
+    fit = p.add_argument_group("optimizer and training")
+    fit.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"], default=s,
+                     help="default adam (CoAtNet adamw)")
+    fit.add_argument("--schedule", choices=["constant", "cosine"], default=s,
+                     help="learning rate over training: constant (default), or cosine with --warmup-epochs")
+    fit.add_argument("--warmup-epochs", type=int, default=s, help="linear warm-up before the cosine decay (default 0)")
+    fit.add_argument("--weight-decay", type=float, default=s, help="default 0 (CoAtNet 0.05)")
+    fit.add_argument("--label-smoothing", type=float, default=s, help="default 0")
+    fit.add_argument("--momentum", type=float, default=s, help="SGD only (default 0.9)")
+    fit.add_argument("--nesterov", action="store_true", default=s, help="SGD only")
+    fit.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=s,
+                     help="stop when the validation loss stops improving for --patience epochs, keeping the best "
+                          "epoch (default on)")
+    fit.add_argument("--reduce-lr", type=_json_object, default=s, metavar="JSON",
+                     help='ReduceLROnPlateau settings, e.g. \'{"factor": 0.5, "patience": 3}\' (default off)')
+    fit.add_argument("--embed-batch-size", type=int, default=s, help="frames per backbone batch (default 32)")
     head = p.add_argument_group("sequence head (backbone models)")
     head.add_argument("--rnn", type=_rnn, default=s, help="gru (default) | lstm | none (masked mean pooling)")
     head.add_argument("--rnn-units", type=int, nargs="+", default=s, help="default 256 256")
@@ -96,9 +122,14 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     head.add_argument("--batch-norm", action="store_true", default=s, help="BatchNormalization between recurrent layers")
     head.add_argument("--dense-units", type=int, nargs="*", default=s)
     head.add_argument("--dropout", type=float, default=s, help="default 0.5")
+    head.add_argument("--recurrent-dropout", type=float, default=s, help="dropout inside the recurrent layers (default 0)")
+    head.add_argument("--l2", type=float, default=s, help="L2 weight penalty on the head's layers (default 0)")
+    head.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=s,
+                      help="standardize each feature with the training videos' statistics (default on)")
     image = p.add_argument_group("CoAtNet models")
     image.add_argument("--image-size", type=int, default=s, help="a multiple of 32 (default 224)")
-    image.add_argument("--weight-decay", type=float, default=s, help="AdamW's (default 0.05)")
+    image.add_argument("--augment", action=argparse.BooleanOptionalAction, default=s,
+                       help="the source's face augmentations on training crops (default on)")
     image.add_argument("--video-score", choices=["mean", "confident"], default=s,
                        help="frame scores -> video score (default mean)")
 
