@@ -125,6 +125,9 @@ def _detect(frames: Sequence[np.ndarray], settings: FaceCrop, detect_size: int, 
     # One detector per process; TensorFlow runs it on all cores, so calls are serialised.
     with _DETECTOR_LOCK:
         if _DETECTOR is None:
+            from vidseq.quiet import import_keras_quietly
+
+            import_keras_quietly()  # mtcnn loads TensorFlow: without its start-up lines, as model_builder does
             from mtcnn import MTCNN
 
             _DETECTOR = MTCNN()
