@@ -811,14 +811,12 @@ def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tu
             raise ValueError(f"Received: {name}={opts[name]!r}. Expected a float in [0, 1).")
     check_int("warmup_epochs", opts["warmup_epochs"], 0)
     check_distribution(opts["distribution"], opts["batch_size"])
-    for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
-        if opts[name] not in valid:
-            raise ValueError(f"Received: {name}={opts[name]!r}. Expected one of {valid}.")
+    for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("split_by", util.SPLIT_BY),
+                        ("truncated", TRUNCATED)):
+        _check_choice(name, opts[name], valid)
     seed_compat.sync_patience(options, opts)
     seed_compat.check_training_options(opts)
     face_settings(opts["face_crop"])
-    _check_choice("split_by", opts["split_by"], util.SPLIT_BY)
-    _check_choice("truncated", opts["truncated"], TRUNCATED)
     if opts["identities"] is not None:
         if not isinstance(opts["identities"], (str, os.PathLike)) or not Path(opts["identities"]).is_file():
             raise ValueError(f"Received: identities={opts['identities']!r}. Expected None or the path of a CSV "
