@@ -448,8 +448,7 @@ RUN_OPTIONS = dict(
     optimizer="adam", schedule="constant", warmup_epochs=0, weight_decay=0.0, label_smoothing=0.0,
     strategy="uniform", face_crop=False, cache_dir=None, save_dir="saved_models", run_name=None,
     val_size=0.15, test_size=0.15, split_by="identities", identities=None, truncated="skip", compression="c23",
-    embed_batch_size=32,
-    distribution=None, verbose=1,
+    embed_batch_size=32, distribution=None, verbose=1,
 )
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 TRUNCATED = ("skip", "keep")  # a video whose frames stop short of its container's count: skipped, or its frames kept
