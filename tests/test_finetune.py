@@ -125,6 +125,9 @@ def test_fine_tune_phase_with_all_layers_unfreezes_everything_but_batchnorm():
     assert trainable == expected and len(expected) > 50
     assert all(not layer.trainable for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization))
     assert finetune.set_phase(model, "head") == [] and not backbone.trainable_weights
+    # The backbone is called in inference mode (BatchNorm on its moving statistics), also after reloading.
+    node = next(layer for layer in model.get_config()["layers"] if layer["name"] == finetune.BACKBONE_LAYER)
+    assert node["inbound_nodes"][0]["kwargs"]["training"] is False
 
 
 # --------------------------------------------------------------------------- a run, and the two-stage path
