@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 import util
-from vidseq import __version__, backbones, coatnet, ray_engine, seed_compat
+from vidseq import __version__, backbones, coatnet, finetune, ray_engine, seed_compat
 from vidseq.atomic import atomic_path, write_json, write_text
 from vidseq.backbones import BACKBONES
 from vidseq.cache import DiskCache, cache_key, content_fingerprint
@@ -460,6 +460,14 @@ IMAGE_RUN_OPTIONS = dict(
     optimizer="adamw", schedule="cosine", warmup_epochs=1, weight_decay=0.05,
     image_size=224, augment=True, video_score="mean",
 )
+# fine_tune=True: any backbone trained on face crops as a frame classifier (vidseq/finetune.py).
+# warmup_epochs: epochs of the head alone (backbone frozen) before `epochs` of fine-tuning.
+FINETUNE_RUN_OPTIONS = dict(
+    {k: v for k, v in IMAGE_RUN_OPTIONS.items() if k != "image_size"},
+    weights="imagenet", epochs=10, learning_rate=1e-3, patience=3, optimizer="adam", schedule="constant",
+    warmup_epochs=2, weight_decay=0.0, fine_tune=True, trainable_layers=None, fine_tune_learning_rate=None,
+    dropout=0.2,
+)
 
 
 def train_test_classifier(
@@ -482,6 +490,16 @@ def train_test_classifier(
     source's augmentations, AdamW and a warm-up + cosine schedule; a video's score is the
     mean of its frames' (`video_score="confident"`: the DFDC winner's rule). Its options:
     {image_options}.
+
+    `fine_tune=True` trains any backbone of `BACKBONES` the same way (its own input size and
+    preprocessing, starting from `weights`): first `warmup_epochs` epochs of a new
+    dropout + sigmoid head with the backbone frozen, at `learning_rate`; then up to `epochs`
+    epochs with the backbone's top `trainable_layers` layers (None: all) unfrozen, at
+    `fine_tune_learning_rate` (None: `learning_rate / 10`). BatchNormalization layers stay
+    frozen and in inference mode. model.keras keeps the fine-tuned backbone: give the run
+    folder as `weights` to `embed_videos`, `train_test_classifier` or `search` and sequence
+    heads train on its features (cached apart from other weights'). Its options:
+    {finetune_options}.
 
     `distribution="data_parallel"` trains on every local device with
     `keras.distribution.DataParallel` (JAX backend; `batch_size` a multiple of the device count).
@@ -510,7 +528,7 @@ def train_test_classifier(
     ...     weights="random")  # doctest: +SKIP
     """
     num_frames, model_name, opts = check_run_options(num_frames, img_model_name, options)
-    if model_name not in BACKBONES:
+    if model_name not in BACKBONES or opts.get("fine_tune"):
         return _train_test_image_classifier(data_dir, num_frames, model_name, opts)
     spec = backbones.get_spec(model_name)
     head = {k: opts[k] for k in HEAD_OPTIONS}
@@ -558,8 +576,14 @@ def train_test_classifier(
 
 
 def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: dict):
-    """train_test_classifier's CoAtNet path: frames -> face crops on disk -> CoAtNet -> video scores."""
-    image_size, weights = opts["image_size"], opts["weights"]
+    """train_test_classifier's frame-classifier path: frames -> face crops on disk -> CoAtNet (or, with
+    `fine_tune`, a backbone fine-tuned in two phases) -> frame scores -> video scores."""
+    fine_tune = bool(opts.get("fine_tune"))
+    if fine_tune:
+        image_size = BACKBONES[variant].input_size[0]
+        weights = backbones.resolve_weights(variant, opts["weights"])
+    else:
+        image_size, weights = opts["image_size"], opts["weights"]
     run = _prepare_run(data_dir, opts, f"Image Model: {variant}, Image Size: {(image_size, image_size)}")
 
     files, errors, no_face = _cache_crops(run.videos.path, num_frames, image_size, run.face, run.cache_dir,
@@ -577,13 +601,20 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
     }
     metrics, scores = {}, {}
     with distribution_scope(opts["distribution"]):
-        model = coatnet.build_coatnet(variant, image_size, num_classes=1, classifier_activation="sigmoid")
-        if weights is not None:
-            model.load_weights(weights)
-        _compile(model, opts, steps_per_epoch=len(sets["train"]))
-        started = time.time()
-        fit = model.fit(sets["train"], validation_data=sets["val"], epochs=opts["epochs"],
-                        verbose=_keras_verbose(opts), callbacks=_callbacks(opts))
+        if fine_tune:
+            model = finetune.build_frame_classifier(variant, weights, opts["dropout"])
+            started = time.time()
+            fit = finetune.fit_phases(model, sets["train"], sets["val"], opts,
+                                      lambda m, o: _compile(m, o, steps_per_epoch=len(sets["train"])),
+                                      _callbacks(opts), verbose=_keras_verbose(opts))
+        else:
+            model = coatnet.build_coatnet(variant, image_size, num_classes=1, classifier_activation="sigmoid")
+            if weights is not None:
+                model.load_weights(weights)
+            _compile(model, opts, steps_per_epoch=len(sets["train"]))
+            started = time.time()
+            fit = model.fit(sets["train"], validation_data=sets["val"], epochs=opts["epochs"],
+                            verbose=_keras_verbose(opts), callbacks=_callbacks(opts))
         train_seconds = time.time() - started
         for split in ("val", "test"):
             frames = sets[split]
@@ -592,7 +623,10 @@ def _train_test_image_classifier(data_dir, num_frames: int, variant: str, opts: 
             metrics[f"{split}_frames"] = binary_metrics(frames.labels[frames.video_ids], frame_scores)
     config = dict(img_model_name=variant, input_size=[image_size, image_size], head=model.name,
                   weights=None if weights is None else str(Path(weights).resolve()),
-                  **{k: opts[k] for k in ("image_size", "augment", "video_score")}, **seed_compat.training_config(opts))
+                  **{k: opts[k] for k in ("image_size", "augment", "video_score") if k in opts},
+                  **seed_compat.training_config(opts))
+    if fine_tune:
+        config.update(finetune.config_entries(variant, weights, opts))
     return run.finish(num_frames, model, config, metrics, fit, train_seconds, int(rows["train"].sum()), scores)
 
 
@@ -605,6 +639,7 @@ def _score_frames(model: keras.Model, frames: FrameDataset, how: str) -> tuple[n
 train_test_classifier.__doc__ = train_test_classifier.__doc__.format(
     run_options=", ".join(f"`{k}`" for k in (*RUN_OPTIONS, *seed_compat.TRAINING_OPTIONS)),
     image_options=", ".join(f"`{k}={v!r}`" for k, v in IMAGE_RUN_OPTIONS.items()),
+    finetune_options=", ".join(f"`{k}={v!r}`" for k, v in FINETUNE_RUN_OPTIONS.items()),
 )
 
 
@@ -786,7 +821,15 @@ def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tu
         raise ValueError(f"Received: img_model_name={img_model_name!r}. Expected one of {sorted(BACKBONES)} "
                          f"(frozen backbones) or {list(coatnet.COATNET_VARIANTS)}.")
     options = seed_compat.translate_seed_options(options)  # the seed toolkit's names, one printed line each
-    valid = IMAGE_RUN_OPTIONS if variant else {**HEAD_OPTIONS, **RUN_OPTIONS}
+    fine_tune = options.get("fine_tune", False)
+    if fine_tune not in (True, False):
+        raise ValueError(f"Received: fine_tune={fine_tune!r}. Expected True or False.")
+    if fine_tune and variant:
+        raise ValueError(f"Received: fine_tune=True with img_model_name={img_model_name!r}. Expected a backbone of "
+                         f"{sorted(BACKBONES)}: {variant} trains all its layers already.")
+    if not fine_tune:
+        options = {k: v for k, v in options.items() if k != "fine_tune"}  # the default: not recorded
+    valid = IMAGE_RUN_OPTIONS if variant else FINETUNE_RUN_OPTIONS if fine_tune else {**HEAD_OPTIONS, **RUN_OPTIONS}
     opts = _check_options(options, {**valid, **seed_compat.TRAINING_OPTIONS})
     num_frames = util.check_num_frames(num_frames)
     if variant:
@@ -797,10 +840,14 @@ def check_run_options(num_frames: int, img_model_name: str, options: dict) -> tu
                              "pretrained CoAtNet weights exist offline) or the path of an existing weights file.")
         if opts["video_score"] not in VIDEO_SCORES:
             raise ValueError(f"Received: video_score={opts['video_score']!r}. Expected one of {VIDEO_SCORES}.")
+    elif fine_tune:
+        finetune.check_options(img_model_name, opts)
+        if opts["video_score"] not in VIDEO_SCORES:
+            raise ValueError(f"Received: video_score={opts['video_score']!r}. Expected one of {VIDEO_SCORES}.")
     else:
         build_classifier(num_frames, BACKBONES[img_model_name].feature_dim, **{k: opts[k] for k in HEAD_OPTIONS})
         check_int("embed_batch_size", opts["embed_batch_size"], 1)
-        backbones.check_weights(opts["weights"])
+        backbones.check_weights(opts["weights"], img_model_name)
     for name in ("epochs", "batch_size", "patience"):
         check_int(name, opts[name], 0 if name == "patience" else 1)
     if not isinstance(opts["learning_rate"], float) or not 0 < opts["learning_rate"] < 1:
@@ -989,7 +1036,9 @@ def _search_run_name(data_dir, num_frames: int, model_name: str, opts: dict) -> 
     payload = json.dumps(dict(data_dir=str(Path(data_dir).resolve()), num_frames=num_frames, model=model_name,
                               **identity), sort_keys=True, default=str)
     digest = hashlib.sha256(payload.encode()).hexdigest()[:10]
-    if model_name in BACKBONES:
+    if opts.get("fine_tune"):
+        head = finetune.HEAD_NAME
+    elif model_name in BACKBONES:
         head = head_name(**{k: opts[k] for k in HEAD_OPTIONS if k != "dropout"})
     else:
         head = f"{opts['image_size']}px"
@@ -1193,7 +1242,7 @@ def _score_track(run_dir, config: dict, paths: list[str], model, track: int):
     """One face track's `(scores, errors, frame scores, model)`; the model loaded once."""
     face, cache_dir = _run_face_and_cache(config)
     scores = np.full(len(paths), np.nan)
-    if coatnet.canonical_name(config["img_model_name"]):
+    if coatnet.canonical_name(config["img_model_name"]) or config.get("fine_tune"):  # frame classifiers
         model = load_classifier(run_dir) if model is None else model
         files, errors, _ = _cache_crops(paths, config["num_frames"], config["image_size"], face, cache_dir,
                                         config["strategy"], config["seed"], quiet=track > 0, track=track,

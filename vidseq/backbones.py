@@ -9,6 +9,8 @@ Weights:
   - None: plain Keras init (dead features; for timing only).
   - a path to a weights file (e.g. a Keras `*_notop.h5`).
   - "auto": "imagenet" when it can be had, else "random".
+  - a run folder of a fine-tuned run (`train_test_classifier(..., fine_tune=True)`) of the
+    same backbone: its fine-tuned backbone, taken out of the run's model.keras.
 """
 
 from __future__ import annotations
@@ -75,19 +77,40 @@ def get_spec(name: str) -> BackboneSpec:
     return BACKBONES[name]
 
 
-def check_weights(weights: Any) -> None:
-    """Validate a weights argument without building anything."""
+def check_weights(weights: Any, name: str | None = None) -> None:
+    """Validate a weights argument without building anything (`name`: the backbone it is for)."""
     if weights in WEIGHT_KEYWORDS:
         return
     if isinstance(weights, (str, os.PathLike)):
+        if Path(weights).is_dir():
+            check_run_weights(weights, name)
+            return
         if not Path(weights).is_file():
             looks_like_path = Path(weights).suffix or os.sep in str(weights)
             raise (FileNotFoundError if looks_like_path else ValueError)(
                 f"Received: weights={str(weights)!r}, which is not a file. Expected one of "
-                f"{list(WEIGHT_KEYWORDS)} or the path of a weights file."
+                f"{list(WEIGHT_KEYWORDS)}, the path of a weights file or a fine-tuned run folder."
             )
         return
     raise ValueError(f"Received: weights={weights!r}. Expected one of {list(WEIGHT_KEYWORDS)} or a weights file path.")
+
+
+def check_run_weights(run_dir: Any, name: str | None = None) -> None:
+    """A run folder can stand for backbone weights when it holds a fine-tuned run (of backbone `name`)."""
+    import json
+
+    run_dir = Path(run_dir)
+    expected = (f"Expected a run folder of train_test_classifier(..., fine_tune=True)"
+                f"{'' if name is None else f' with img_model_name={name!r}'} (model.keras and config.json).")
+    if not (run_dir / "model.keras").is_file() or not (run_dir / "config.json").is_file():
+        raise ValueError(f"Received: weights={str(run_dir)!r}, a folder without model.keras and config.json. {expected}")
+    config = json.loads((run_dir / "config.json").read_text())
+    if not config.get("fine_tune"):
+        raise ValueError(f"Received: weights={str(run_dir)!r}, a run of {config.get('img_model_name')!r} that "
+                         f"did not fine-tune its backbone. {expected}")
+    if name is not None and config.get("img_model_name") != name:
+        raise ValueError(f"Received: weights={str(run_dir)!r}, a fine-tuned {config.get('img_model_name')!r}, for "
+                         f"img_model_name={name!r}. {expected}")
 
 
 def weights_identity(weights: Any) -> str:
@@ -101,6 +124,10 @@ def weights_identity(weights: Any) -> str:
         raise ValueError("weights='auto' has no identity until resolve_weights() picks imagenet or random.")
     if weights == "imagenet":
         return weights
+    if Path(weights).is_dir():  # a fine-tuned run: its model.keras's content
+        model_file = Path(weights) / "model.keras"
+        stat = model_file.stat()
+        return f"run-{_file_digest(str(model_file.resolve()), stat.st_size, stat.st_mtime_ns)}"
     stat = Path(weights).stat()
     return f"file-{_file_digest(str(Path(weights).resolve()), stat.st_size, stat.st_mtime_ns)}"
 
@@ -126,9 +153,17 @@ def build_backbone(name: str, weights: Any = "imagenet") -> Any:
     return _BUILT[key]
 
 
+def new_backbone(name: str, weights: Any = "imagenet", layer_name: str | None = None) -> Any:
+    """A fresh backbone `name` (not the shared one `build_backbone` keeps): one to train.
+
+    Frozen like every backbone (`trainable=False`); `layer_name` names it as a layer.
+    """
+    return _construct(get_spec(name), resolve_weights(name, weights), layer_name)
+
+
 def resolve_weights(name: str, weights: Any) -> Any:
     """Turn "auto" into "imagenet" (when it loads) or "random"; other values pass through."""
-    check_weights(weights)
+    check_weights(weights, name)
     if weights != "auto":
         return weights
     if name not in _AUTO:
@@ -153,12 +188,19 @@ class ImageNetUnavailable(RuntimeError):
         )
 
 
-def _construct(spec: BackboneSpec, weights: Any) -> Any:
+def _construct(spec: BackboneSpec, weights: Any, layer_name: str | None = None) -> Any:
     import keras
 
     constructor = getattr(keras.applications, spec.constructor)
-    kwargs = dict(include_top=False, pooling="avg", input_shape=(*spec.input_size, 3))
-    if weights == "imagenet":
+    kwargs = dict(include_top=False, pooling="avg", input_shape=(*spec.input_size, 3),
+                  **({} if layer_name is None else {"name": layer_name}))
+    if isinstance(weights, (str, os.PathLike)) and Path(weights).is_dir():
+        from vidseq import finetune  # the run's model holds vidseq's preprocessing layer
+
+        model = finetune.load_backbone(weights, spec.name)
+        if layer_name is not None:
+            model.name = layer_name
+    elif weights == "imagenet":
         try:
             model = constructor(weights="imagenet", **kwargs)
         except Exception as err:  # Keras raises a bare Exception on a failed download

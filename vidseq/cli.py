@@ -60,7 +60,8 @@ def _add_embedding_args(p: argparse.ArgumentParser, defaults: bool = True) -> No
     # Where the library's default applies, the help says it (argparse shows the others').
     said = (lambda default: "") if defaults else (lambda default: f"; default {default}")
     p.add_argument("--weights", type=_weights, default=d("imagenet"),
-                   help="imagenet | random | auto | none | PATH to a weights file (CoAtNet: none or PATH)"
+                   help="imagenet | random | auto | none | PATH to a weights file | a --fine-tune run folder "
+                        "(CoAtNet: none or PATH)"
                         + said("imagenet (CoAtNet: none)"))
     p.add_argument("--strategy", default=d("uniform"), choices=["uniform", "random", "clip", "stride"],
                    help="which frames to sample" + said("uniform"))
@@ -132,6 +133,18 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                        help="the source's face augmentations on training crops (default on)")
     image.add_argument("--video-score", choices=["mean", "confident"], default=s,
                        help="frame scores -> video score (default mean)")
+    tune = p.add_argument_group("fine-tuning a backbone on face crops (--fine-tune)")
+    tune.add_argument("--fine-tune", action="store_true", default=s,
+                      help="train the backbone (--model) as a frame classifier on face crops; its run folder can "
+                           "then be given as --weights to embed with the fine-tuned backbone")
+    tune.add_argument("--warmup-epochs", type=int, default=s,
+                      help="with --fine-tune: epochs of the new head alone, backbone frozen (default 2); "
+                           "CoAtNet: the cosine schedule's warm-up epochs")
+    tune.add_argument("--trainable-layers", type=int, default=s,
+                      help="unfreeze the backbone's top N layers after the warm-up (default: all)")
+    tune.add_argument("--fine-tune-learning-rate", type=float, default=s,
+                      help="learning rate once unfrozen (default: --learning-rate / 10; --learning-rate "
+                           "default 1e-3 with --fine-tune)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default=None, help="Ray cluster address (auto: the one `ray start` made here)")
     p.add_argument("--workers", type=int, default=None, help="Ray actors (default: one per GPU, else one per node using all its CPUs)")
 
-    p = sub.add_parser("train", help="train and test one classifier (sequence head, or CoAtNet)")
+    p = sub.add_parser("train", help="train and test one classifier (sequence head, CoAtNet, or a fine-tuned backbone)")
     p.add_argument("data_dir")
     p.add_argument("--like", metavar="RUN_DIR", default=None,
                    help="start from a saved run's settings (frames, model, weights, face crops, head, training); "
@@ -345,8 +358,11 @@ def _run_settings(run_dir: Path) -> dict:
     config = json.loads((run_dir / "config.json").read_text())
     import model_builder
 
-    valid = set(model_builder.RUN_OPTIONS) | set(model_builder.HEAD_OPTIONS) | set(model_builder.IMAGE_RUN_OPTIONS)
+    valid = (set(model_builder.RUN_OPTIONS) | set(model_builder.HEAD_OPTIONS) | set(model_builder.IMAGE_RUN_OPTIONS)
+             | set(model_builder.FINETUNE_RUN_OPTIONS))
     settings = {k: v for k, v in config.items() if k in valid - {"run_name", "cache_dir", "verbose"}}
+    if config.get("fine_tune"):
+        settings.pop("image_size", None)  # the backbone's own size, not an option
     if config.get("face_crop"):
         settings["face_crop"] = FaceCrop(**config["face_crop"])
     return {**settings, "num_frames": config["num_frames"], "img_model_name": config["img_model_name"],
