@@ -103,7 +103,6 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                      help="default adam (CoAtNet adamw)")
     fit.add_argument("--schedule", choices=["constant", "cosine"], default=s,
                      help="learning rate over training: constant (default), or cosine with --warmup-epochs")
-    fit.add_argument("--warmup-epochs", type=int, default=s, help="linear warm-up before the cosine decay (default 0)")
     fit.add_argument("--weight-decay", type=float, default=s, help="default 0 (CoAtNet 0.05)")
     fit.add_argument("--label-smoothing", type=float, default=s, help="default 0")
     fit.add_argument("--momentum", type=float, default=s, help="SGD only (default 0.9)")
@@ -138,8 +137,8 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                       help="train the backbone (--model) as a frame classifier on face crops; its run folder can "
                            "then be given as --weights to embed with the fine-tuned backbone")
     tune.add_argument("--warmup-epochs", type=int, default=s,
-                      help="with --fine-tune: epochs of the new head alone, backbone frozen (default 2); "
-                           "CoAtNet: the cosine schedule's warm-up epochs")
+                      help="with --schedule cosine: its linear warm-up epochs (default 0, CoAtNet 1); with "
+                           "--fine-tune: epochs of the new head alone, backbone frozen (default 2)")
     tune.add_argument("--trainable-layers", type=int, default=s,
                       help="unfreeze the backbone's top N layers after the warm-up (default: all)")
     tune.add_argument("--fine-tune-learning-rate", type=float, default=s,
