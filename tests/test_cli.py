@@ -104,7 +104,7 @@ def test_help_shows_defaults():
 
 
 def test_library_errors_are_said_in_flags():
-    parser = cli._subparser(cli.build_parser(), "train")
+    parser = cli.command_parser(cli.build_parser(), "train")
     message = "Offline, use weights='random' (seeded init), weights='auto'. Received: num_frames=0, face_crop=True."
     assert cli.in_cli_terms(message, parser) == (
         "Offline, use --weights random (seeded init), --weights auto. Received: --num-frames 0, --face-crop.")
@@ -159,7 +159,7 @@ def test_train_like_a_saved_run_changes_only_what_is_given(dataset, cache_dir, t
 
 def test_max_faces_flag(dataset, capsys):
     args = cli.build_parser().parse_args(["train", str(dataset), "--face-crop", "--max-faces", "2"])
-    assert cli._face_crop(args).max_faces == 2
+    assert cli.face_crop_from_flags(args).max_faces == 2
     assert cli.main(["extract", str(dataset), "--weights", "random", "--max-faces", "2"]) == 2
     assert "--face-crop" in capsys.readouterr().err
     assert cli.main(["extract", str(dataset), "--weights", "random", "--face-crop", "--max-faces", "0"]) == 2
@@ -173,7 +173,7 @@ def test_every_training_option_has_a_flag():
 
     options = (set(model_builder.RUN_OPTIONS) | set(model_builder.HEAD_OPTIONS) | set(model_builder.IMAGE_RUN_OPTIONS)
                | set(seed_compat.TRAINING_OPTIONS)) - {"callbacks", "verbose"}
-    parser = cli._subparser(cli.build_parser(), "train")
+    parser = cli.command_parser(cli.build_parser(), "train")
     assert options - {a.dest for a in parser._actions} == set()
     args = parser.parse_args(["data", "--optimizer", "sgd", "--momentum", "0.5", "--nesterov", "--no-early-stopping",
                               "--reduce-lr", '{"factor": 0.5}', "--l2", "0.01", "--no-normalize", "--no-augment"])

@@ -240,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (ValueError, OSError, ImageNetUnavailable) as err:
-        print(f"vidseq {args.command}: error: {in_cli_terms(str(err), _subparser(parser, args.command))}",
+        print(f"vidseq {args.command}: error: {in_cli_terms(str(err), command_parser(parser, args.command))}",
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -251,7 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+def command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """The parser of one command (`vidseq COMMAND`) inside `build_parser()`'s."""
     action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return action.choices[command]
 
@@ -313,10 +314,12 @@ def _run_folder(run_dir: str, needs: str = "config.json") -> Path:
 def cmd_extract(args) -> int:
     videos = _discover(args.data_dir, args.compression, args.num_frames)
     import model_builder
+
     features, mask = model_builder.embed_videos(
-        videos.path, args.num_frames, args.img_model_name, args.weights, args.cache_dir or model_builder.default_cache_dir(),
-        _face_crop(args), batch_size=args.batch_size, on_error="skip", strategy=args.strategy, seed=args.seed,
-        engine=args.engine, ray_workers=args.workers, ray_address=args.address,
+        videos.path, args.num_frames, args.img_model_name, args.weights,
+        args.cache_dir or model_builder.default_cache_dir(), face_crop_from_flags(args), batch_size=args.batch_size,
+        on_error="skip", strategy=args.strategy, seed=args.seed, engine=args.engine, ray_workers=args.workers,
+        ray_address=args.address,
     )
     skipped = int((~mask.any(axis=1)).sum())
     print(f"Embedded {len(videos) - skipped} of {len(videos)} videos: features {features.shape}; skipped {skipped}.")
@@ -334,7 +337,7 @@ def cmd_train(args) -> int:
         if name in options:
             options[name] = tuple(options[name])
     if "face_crop" in given or any(v is not None for v in (args.face_margin, args.no_face, args.max_faces)):
-        options["face_crop"] = _face_crop(args)
+        options["face_crop"] = face_crop_from_flags(args)
     name = options["img_model_name"]
     if name not in BACKBONES and not re.fullmatch(r"(?i)coatnet-[0-4]", name):
         raise ValueError(f"Received: --model {name}. Expected one of {sorted(BACKBONES)} (frozen backbones) or "
@@ -478,7 +481,8 @@ def cmd_app(args) -> NoReturn:
     os.execv(sys.executable, command)  # Streamlit becomes this process: Ctrl-C and kill reach it directly
 
 
-def _face_crop(args):
+def face_crop_from_flags(args: argparse.Namespace):
+    """The `FaceCrop` (or False) that --face-crop, --face-margin, --no-face and --max-faces ask for."""
     from vidseq.faces import FaceCrop
 
     given = {k: v for k, v in (("margin", args.face_margin), ("no_face", args.no_face),
