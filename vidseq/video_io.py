@@ -16,7 +16,10 @@ import numpy as np
 
 # A broken file is reported through VideoReadError; OpenCV's own log lines would only add noise.
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own lines ("moov atom not found"): quiet
 import cv2  # noqa: E402
+
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # also when cv2 was imported before vidseq
 
 from vidseq.atomic import atomic_path
 
