@@ -20,7 +20,7 @@ import time
 import keras
 import numpy as np
 
-from clips import interleaved_times, table
+from clips import interleaved_times, table, training_steps
 from vidseq.augment import augment_face
 from vidseq.coatnet import build_coatnet
 
@@ -33,17 +33,7 @@ def resnet50(image_size: int) -> keras.Model:
 def trainer(model: keras.Model, batch_size: int, image_size: int, steps: int):
     """A function running `steps` training steps on one fixed random batch."""
     model.compile(keras.optimizers.AdamW(1e-4), "binary_crossentropy")
-    rng = np.random.default_rng(0)
-    images = rng.uniform(0, 255, (batch_size, image_size, image_size, 3)).astype("float32")
-    labels = rng.integers(0, 2, (batch_size, 1)).astype("float32")
-    for _ in range(2):
-        model.train_on_batch(images, labels)
-
-    def run():
-        for _ in range(steps):
-            loss = model.train_on_batch(images, labels)
-        float(np.asarray(loss))  # wait for the device
-    return run
+    return training_steps(model, (image_size, image_size), batch_size, steps)
 
 
 def main() -> None:

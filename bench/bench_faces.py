@@ -113,7 +113,7 @@ def main():
     print(f"\nMTCNN face detection on {count} frames of a demo clip per size; ms per frame.\n")
     print(table(["frames", "full resolution, one by one", "vidseq (<=640 px, batch 8)", "speed-up",
                  "faces found by both", "IoU to full-resolution box"], rows))
-    print(f"\nThe face path per sampled frame (detection + tracking), before and now; ms per frame.\n")
+    print("\nThe face path per sampled frame (detection + tracking), before and now; ms per frame.\n")
     print(table(["frames", "before: 640 px + IoU tracker", "now: 320 px first pass + track_faces", "speed-up",
                  "frames with a face (now)", "min IoU of now's face to before's"], path_rows))
     ratio, iou = speedups["720p"]

@@ -21,7 +21,7 @@ import warnings
 import keras
 import numpy as np
 
-from clips import interleaved_times, table
+from clips import interleaved_times, table, training_steps
 from vidseq.backbones import BACKBONES
 from vidseq.finetune import build_frame_classifier, set_phase
 
@@ -35,17 +35,7 @@ def trainer(name: str, phase: str, batch_size: int, steps: int):
         model = build_frame_classifier(name, weights=None)
     set_phase(model, phase)
     model.compile(keras.optimizers.Adam(1e-4), "binary_crossentropy")
-    size = BACKBONES[name].input_size
-    rng = np.random.default_rng(0)
-    images = rng.uniform(0, 255, (batch_size, *size, 3)).astype("float32")
-    labels = rng.integers(0, 2, (batch_size, 1)).astype("float32")
-    for _ in range(2):
-        model.train_on_batch(images, labels)
-
-    def run():
-        for _ in range(steps):
-            loss = model.train_on_batch(images, labels)
-        float(np.asarray(loss))  # wait for the device
+    run = training_steps(model, BACKBONES[name].input_size, batch_size, steps)
     return run, sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 

@@ -99,3 +99,19 @@ def table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def training_steps(model, size: tuple[int, int], batch_size: int, steps: int):
+    """A function running `steps` training steps of a compiled `model` on one fixed random
+    batch of `size` images, after two warm-up steps (tracing)."""
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (batch_size, *size, 3)).astype("float32")
+    labels = rng.integers(0, 2, (batch_size, 1)).astype("float32")
+    for _ in range(2):
+        model.train_on_batch(images, labels)
+
+    def run():
+        for _ in range(steps):
+            loss = model.train_on_batch(images, labels)
+        float(np.asarray(loss))  # wait for the device
+    return run
