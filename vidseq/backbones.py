@@ -45,6 +45,7 @@ class BackboneSpec:
     module: str  # keras.applications.<module>.preprocess_input
     input_size: tuple[int, int]
     feature_dim: int
+    gradcam_layer: str  # the last convolutional block's output, which the average pooling reads (Grad-CAM)
 
     def preprocess(self, images: np.ndarray) -> np.ndarray:
         """uint8 RGB images -> the float input this backbone was trained on."""
@@ -57,13 +58,13 @@ class BackboneSpec:
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
-        BackboneSpec("MobileNetV2", "MobileNetV2", "mobilenet_v2", (224, 224), 1280),
-        BackboneSpec("EfficientNetB0", "EfficientNetB0", "efficientnet", (224, 224), 1280),
-        BackboneSpec("EfficientNetB3", "EfficientNetB3", "efficientnet", (300, 300), 1536),
-        BackboneSpec("Xception", "Xception", "xception", (299, 299), 2048),
-        BackboneSpec("InceptionV3", "InceptionV3", "inception_v3", (299, 299), 2048),
-        BackboneSpec("DenseNet121", "DenseNet121", "densenet", (224, 224), 1024),
-        BackboneSpec("ResNet50", "ResNet50", "resnet50", (224, 224), 2048),
+        BackboneSpec("MobileNetV2", "MobileNetV2", "mobilenet_v2", (224, 224), 1280, "out_relu"),
+        BackboneSpec("EfficientNetB0", "EfficientNetB0", "efficientnet", (224, 224), 1280, "top_activation"),
+        BackboneSpec("EfficientNetB3", "EfficientNetB3", "efficientnet", (300, 300), 1536, "top_activation"),
+        BackboneSpec("Xception", "Xception", "xception", (299, 299), 2048, "block14_sepconv2_act"),
+        BackboneSpec("InceptionV3", "InceptionV3", "inception_v3", (299, 299), 2048, "mixed10"),
+        BackboneSpec("DenseNet121", "DenseNet121", "densenet", (224, 224), 1024, "relu"),
+        BackboneSpec("ResNet50", "ResNet50", "resnet50", (224, 224), 2048, "conv5_block3_out"),
     )
 }
 

@@ -1,0 +1,239 @@
+"""Why a run called a video fake: per-frame evidence and Grad-CAM heatmaps on the crops.
+
+Evidence (`occlusion_evidence`, `frame_classifier_evidence`): for each sampled frame, the
+video's P(fake) with every frame minus its P(fake) with that frame taken out. Positive: the
+frame pushes the video towards FAKE; negative: towards REAL; zero: the model never saw it
+(padding). Sequence heads take a frame out through their own Masking (its embedding row set
+to zero, i.e. mask False), all frames in one batched call of the small head; frame
+classifiers (CoAtNet) recompute the video score from the other frames' scores. A video's
+only frame is compared with 0.5 (no evidence either way).
+
+Heatmaps (`gradcam_frames`, `gradcam_sequence`): Grad-CAM (Selvaraju et al. 2017) of the
+video's P(fake) at a convolutional feature map: channel weights = the gradient averaged over
+the map, heatmap = ReLU of the weighted sum of channels, resized to the crop, scaled by the
+video's largest value so that frames compare (the brightest frame reaches 1). Sequence
+heads: the gradient runs from P(fake) through the head, each frame's pooled feature and the
+frozen backbone's last convolutional block (`BackboneSpec.gradcam_layer`). Frame
+classifiers: each frame's own P(fake) at the model's last 4-D feature map
+(`find_gradcam_layer`). TensorFlow backend only (gradients through `tf.GradientTape`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def occlusion_evidence(head, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`(T,)` signed evidence of each frame of one video for a sequence head over `(T, D)`
+    `features`: P(fake) with all valid frames minus P(fake) with that frame masked out.
+    Frames with `mask` False get 0. One call of the head on a `(valid + 1, T, D)` batch."""
+    import keras
+
+    features = np.asarray(features, np.float32) * np.asarray(mask, bool)[:, None]
+    valid = np.flatnonzero(mask)
+    evidence = np.zeros(len(features), np.float32)
+    if not len(valid):
+        return evidence
+    batch = np.repeat(features[None], len(valid) + 1, axis=0)
+    for row, t in enumerate(valid, start=1):
+        batch[row, t] = 0.0  # an all-zero row is what the head's Masking skips
+    scores = keras.ops.convert_to_numpy(head(batch, training=False)).reshape(-1)
+    if len(valid) == 1:
+        evidence[valid] = scores[0] - 0.5
+    else:
+        evidence[valid] = scores[0] - scores[1:]
+    return evidence
+
+
+def frame_classifier_evidence(frame_scores: np.ndarray, how: str = "mean", num_frames: int | None = None) -> np.ndarray:
+    """Evidence for a frame classifier: the video score (`video_scores(..., how)`) minus the
+    score without each frame; padded to `num_frames` with zeros (frames never scored).
+    With "mean" it is (frame score - video score) / (n - 1)."""
+    from vidseq.frame_dataset import video_scores
+
+    scores = np.asarray(frame_scores, np.float64)
+    n = len(scores)
+    evidence = np.zeros(num_frames or n, np.float32)
+    if n == 0:
+        return evidence
+    full = video_scores(scores, np.zeros(n, int), 1, how)[0]
+    if n == 1:
+        evidence[0] = full - 0.5
+        return evidence
+    for t in range(n):
+        evidence[t] = full - video_scores(np.delete(scores, t), np.zeros(n - 1, int), 1, how)[0]
+    return evidence
+
+
+# --------------------------------------------------------------------------- Grad-CAM
+
+
+def _tensorflow():
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise NotImplementedError(f"Heatmaps need the TensorFlow backend (KERAS_BACKEND={keras.backend.backend()!r}); "
+                                  "scores and per-frame evidence work on every backend.")
+    import tensorflow as tf
+
+    return tf
+
+
+def find_gradcam_layer(model) -> str:
+    """The name of `model`'s last layer with a 4-D (batch, height, width, channels) output:
+    the feature map a global pooling reads (CoAtNet: its last stage)."""
+    for layer in reversed(model.layers):
+        shape = getattr(layer, "output", None) is not None and tuple(layer.output.shape)
+        if shape and len(shape) == 4 and not hasattr(layer, "layers"):
+            return layer.name
+    raise ValueError(f"Model {model.name!r} has no layer with a 4-D output: no convolutional feature map for Grad-CAM.")
+
+
+_GRAD_MODELS: dict = {}
+
+
+def _grad_model(model, layer: str):
+    """`model` with two outputs, the feature map of `layer` and the model's own output; built once."""
+    import keras
+
+    key = (id(model), layer)
+    if key not in _GRAD_MODELS or _GRAD_MODELS[key][0] is not model:
+        _GRAD_MODELS[key] = (model, keras.Model(model.inputs, [model.get_layer(layer).output, model.output]))
+    return _GRAD_MODELS[key][1]
+
+
+def _cams(maps, grads, size: tuple[int, int]) -> np.ndarray:
+    """Grad-CAM maps `(k, H, W)` from feature maps and their gradients `(k, h, w, C)`, not yet scaled."""
+    import cv2
+
+    maps, grads = np.asarray(maps, np.float32), np.asarray(grads, np.float32)
+    weights = grads.mean(axis=(1, 2))  # (k, C)
+    cams = np.maximum(np.einsum("khwc,kc->khw", maps, weights), 0.0)
+    return np.stack([cv2.resize(c, (size[1], size[0]), interpolation=cv2.INTER_LINEAR) for c in cams]) if len(cams) \
+        else np.zeros((0, *size), np.float32)
+
+
+def _scale(heatmaps: np.ndarray) -> np.ndarray:
+    """Non-negative maps divided by their largest value (all zero stays zero), in [0, 1]."""
+    heatmaps = np.maximum(heatmaps, 0.0).astype(np.float32)
+    top = float(heatmaps.max()) if heatmaps.size else 0.0
+    return np.clip(heatmaps / top, 0.0, 1.0) if top > 0 else heatmaps
+
+
+def gradcam_frames(model, images: np.ndarray, layer: str | None = None, batch_size: int = 8) -> np.ndarray:
+    """Grad-CAM `(n, H, W)` in [0, 1] of a frame classifier's P(fake) on each of `images`
+    `(n, H, W, 3)` (as the model takes them), at `layer` (default `find_gradcam_layer`)."""
+    tf = _tensorflow()
+    layer = layer or find_gradcam_layer(model)
+    grad_model = _grad_model(model, layer)
+    size = images.shape[1:3]
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = tf.constant(np.asarray(images[start : start + batch_size], np.float32))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            maps, scores = grad_model(x, training=False)
+            total = tf.reduce_sum(scores)  # frames are independent: each map gets its own frame's gradient
+        out.append(_cams(maps, tape.gradient(total, maps), size))
+    return _scale(np.concatenate(out) if out else np.zeros((0, *size), np.float32))
+
+
+def gradcam_sequence(head, backbone, layer: str, images: np.ndarray, features: np.ndarray, mask: np.ndarray,
+                     frames: Sequence[int] | None = None) -> np.ndarray:
+    """Grad-CAM `(T, H, W)` in [0, 1] of a sequence head's P(fake) for one video.
+
+    `images` `(T, H, W, 3)`: the backbone's preprocessed input per sampled frame; `features`
+    `(T, D)` and `mask` `(T,)`: the video's embeddings as the head scored them. The frames
+    listed in `frames` (default: every valid one) go through `backbone` under a gradient
+    tape, their pooled features replacing their rows, so the gradient of P(fake) reaches
+    `layer`'s feature map; the other rows stay constant. Masked frames and frames not
+    listed get zero maps.
+    """
+    tf = _tensorflow()
+    mask = np.asarray(mask, bool)
+    size = images.shape[1:3]
+    chosen = np.flatnonzero(mask) if frames is None else np.array([t for t in frames if mask[t]], int)
+    heatmaps = np.zeros((len(images), *size), np.float32)
+    if not len(chosen):
+        return heatmaps
+    grad_model = _grad_model(backbone, layer)
+    rows = np.asarray(features, np.float32) * mask[:, None]
+    x = tf.constant(np.asarray(images[chosen], np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        maps, pooled = grad_model(x, training=False)
+        sequence = tf.tensor_scatter_nd_update(tf.constant(rows), chosen[:, None], tf.cast(pooled, tf.float32))
+        score = tf.reduce_sum(head(sequence[None], training=False))
+    heatmaps[chosen] = _cams(maps, tape.gradient(score, maps), size)
+    return _scale(heatmaps)
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def overlay(crop: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """A uint8 RGB crop with its heatmap (in [0, 1]) blended on top in the JET colour map."""
+    import cv2
+
+    heat = cv2.applyColorMap(np.uint8(np.clip(heatmap, 0, 1) * 255), cv2.COLORMAP_JET)[..., ::-1]
+    if heat.shape[:2] != crop.shape[:2]:
+        heat = cv2.resize(heat, (crop.shape[1], crop.shape[0]))
+    return np.uint8(np.clip((1 - alpha) * crop.astype(np.float32) + alpha * heat, 0, 255))
+
+
+def shown_frames(mask_or_count, limit: int = 8) -> np.ndarray:
+    """Up to `limit` evenly spaced indices of the valid frames (a bool mask or a frame count)."""
+    valid = np.arange(mask_or_count) if np.ndim(mask_or_count) == 0 else np.flatnonzero(mask_or_count)
+    if len(valid) <= limit:
+        return valid
+    return valid[np.unique(np.linspace(0, len(valid) - 1, limit).round().astype(int))]
+
+
+def plot_explanations(items: Sequence[tuple[str, dict]], path: str | os.PathLike | None = None, limit: int = 8):
+    """One block per `(title, explain_video result)`: the crops, their heatmap overlays (when
+    the result has heatmaps) and the per-frame evidence as a bar strip (red: towards FAKE)."""
+    from vidseq.plots import _figure, _finish
+
+    blocks = []
+    for title, result in items:
+        crops = result.get("crops")
+        shown = shown_frames(len(result["frame_evidence"]), limit)  # as explain_video's heatmap_frames
+        if result.get("mask") is not None:
+            shown = shown[np.asarray(result["mask"], bool)[shown]]
+        rows = (1 if crops is not None else 0) + (1 if result.get("heatmaps") is not None else 0) + 1
+        blocks.append((title, result, shown, rows))
+    total = sum(rows for *_, rows in blocks) or 1
+    fig = _figure((2 * limit, 2.1 * total + 0.4 * len(blocks)))
+    grid = fig.add_gridspec(total, limit)
+    row = 0
+    for title, result, shown, rows in blocks:
+        crops, heatmaps, evidence = result.get("crops"), result.get("heatmaps"), result["frame_evidence"]
+        pictures = [("crop", crops[shown])] if crops is not None else []
+        if heatmaps is not None:
+            pictures.append(("Grad-CAM", [overlay(crops[t], heatmaps[t]) for t in shown]))
+        for kind, images in pictures:
+            for k, image in enumerate(images):
+                ax = fig.add_subplot(grid[row, k])
+                ax.imshow(image)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_title(f"#{shown[k]}" + (f"  {evidence[shown[k]]:+.3f}" if kind == "crop" else ""), fontsize=8)
+                if k == 0:
+                    ax.set_ylabel(kind, fontsize=8)
+            row += 1
+        ax = fig.add_subplot(grid[row, :])
+        colours = np.where(np.asarray(evidence) >= 0, "tab:red", "tab:blue")
+        ax.bar(np.arange(len(evidence)), evidence, color=colours)
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_xlabel("sampled frame")
+        ax.set_ylabel("evidence")
+        ax.set_title(f"{title}: P(fake) {result['score']:.3f} {result['label']}; evidence = P(fake) - P(fake) "
+                     "without the frame", fontsize=9)
+        row += 1
+    return _finish(fig, path)
