@@ -859,12 +859,13 @@ def _run_name(dataset: str, backbone: str, num_frames: int, head: str) -> str:
 
 
 def _plot_explanations(run_dir: Path, model, table: pd.DataFrame, num_frames: int, frames: int = 8) -> None:
-    """`explain.png`: the most confident fake and the most confident real test video, with up to
-    `frames` crops each, their Grad-CAM overlays and every frame's evidence. Best effort: a
-    failure is a warning, never a failed run (the run is complete before this)."""
+    """`explain.png`: the test videos with the highest P(fake) (the most confident fake) and the
+    lowest (the most confident real), up to `frames` crops each, their Grad-CAM overlays and
+    every frame's evidence. Best effort: a failure is a warning, never a failed run (the run
+    is complete before this)."""
     test = table[table.split == "test"].dropna(subset=["score"])
-    picks = [(kind, rows) for kind, rows in (("most confident fake", test.sort_values("score").tail(1)),
-                                             ("most confident real", test.sort_values("score").head(1)))
+    picks = [(kind, rows) for kind, rows in (("highest P(fake)", test.sort_values("score").tail(1)),
+                                             ("lowest P(fake)", test.sort_values("score").head(1)))
              if len(rows)]
     try:
         items = []

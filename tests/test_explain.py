@@ -216,3 +216,22 @@ def test_app_shows_evidence_track_and_heatmaps_on_demand(run, good_paths, monkey
     at.checkbox(key="heatmaps").check().run()
     assert not at.exception and calls  # computed only now
     assert len(at.tabs[0].image) > images  # the overlays
+
+
+def test_heatmaps_and_evidence_under_jax():
+    """The same toy checks with KERAS_BACKEND=jax, in a fresh interpreter (the backend is fixed at import)."""
+    require("jax")
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import test_explain as t; t.test_gradcam_sequence_reaches_the_patch_through_the_head_and_skips_masked_frames(); "
+            "t.test_gradcam_peak_falls_in_the_fake_patch_of_a_trained_frame_classifier(); "
+            "t.test_occlusion_evidence_is_zero_for_frames_the_model_cannot_see('gru'); "
+            "import keras; print('backend', keras.backend.backend())")
+    here = Path(__file__).parent
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], cwd=here, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "backend jax" in done.stdout

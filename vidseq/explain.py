@@ -15,7 +15,8 @@ video's largest value so that frames compare (the brightest frame reaches 1). Se
 heads: the gradient runs from P(fake) through the head, each frame's pooled feature and the
 frozen backbone's last convolutional block (`BackboneSpec.gradcam_layer`). Frame
 classifiers: each frame's own P(fake) at the model's last 4-D feature map
-(`find_gradcam_layer`). TensorFlow backend only (gradients through `tf.GradientTape`).
+(`find_gradcam_layer`). TensorFlow (a traced `tf.GradientTape` step per model) and JAX
+(`jax.grad`, eager) backends.
 """
 
 from __future__ import annotations
@@ -74,15 +75,41 @@ def frame_classifier_evidence(frame_scores: np.ndarray, how: str = "mean", num_f
 # --------------------------------------------------------------------------- Grad-CAM
 
 
-def _tensorflow():
+def _backend() -> str:
     import keras
 
-    if keras.backend.backend() != "tensorflow":
-        raise NotImplementedError(f"Heatmaps need the TensorFlow backend (KERAS_BACKEND={keras.backend.backend()!r}); "
+    backend = keras.backend.backend()
+    if backend not in ("tensorflow", "jax"):
+        raise NotImplementedError(f"Heatmaps need the TensorFlow or JAX backend (KERAS_BACKEND={backend!r}); "
                                   "scores and per-frame evidence work on every backend.")
+    return backend
+
+
+def _tensorflow():
     import tensorflow as tf
 
     return tf
+
+
+def _jax_gradients(model, layer: str, x: np.ndarray, forward):
+    """JAX: `(feature maps of `layer` for input `x`, d forward() / d maps)`. The layer's output
+    gets a zero tensor added while `forward()` runs under `jax.grad`: the gradient with
+    respect to that tensor is the gradient with respect to the maps."""
+    import jax
+    import jax.numpy as jnp
+
+    maps = _grad_model(model, layer)(x, training=False)[0]
+    target = model.get_layer(layer)
+    original = target.call
+
+    def shifted(delta):
+        target.call = lambda *args, **kwargs: original(*args, **kwargs) + delta
+        try:
+            return forward()
+        finally:
+            del target.call  # back to the class's method
+
+    return np.asarray(maps), np.asarray(jax.grad(shifted)(jnp.zeros_like(maps)))
 
 
 def find_gradcam_layer(model) -> str:
@@ -115,7 +142,8 @@ def _grad_model(model, layer: str):
     import keras
 
     return _cached((id(model), layer), (model,),
-                   lambda: keras.Model(model.inputs, [model.get_layer(layer).output, model.output]))
+                   lambda: keras.Model(model.inputs[0] if len(model.inputs) == 1 else model.inputs,
+                                       [model.get_layer(layer).output, model.output]))
 
 
 def _frames_step(model, layer: str):
@@ -125,7 +153,7 @@ def _frames_step(model, layer: str):
     grad_model = _grad_model(model, layer)
 
     def build():
-        @tf.function(reduce_retracing=True)
+        @tf.function(reduce_retracing=True, autograph=False)  # no Python control flow to convert
         def step(x):
             with tf.GradientTape() as tape:
                 tape.watch(x)
@@ -143,7 +171,7 @@ def _sequence_step(head, backbone, layer: str):
     grad_model = _grad_model(backbone, layer)
 
     def build():
-        @tf.function(reduce_retracing=True)
+        @tf.function(reduce_retracing=True, autograph=False)  # no Python control flow to convert
         def step(x, rows, index):
             with tf.GradientTape() as tape:
                 tape.watch(x)
@@ -177,12 +205,18 @@ def _scale(heatmaps: np.ndarray) -> np.ndarray:
 def gradcam_frames(model, images: np.ndarray, layer: str | None = None, batch_size: int = 8) -> np.ndarray:
     """Grad-CAM `(n, H, W)` in [0, 1] of a frame classifier's P(fake) on each of `images`
     `(n, H, W, 3)` (as the model takes them), at `layer` (default `find_gradcam_layer`)."""
-    tf = _tensorflow()
-    step = _frames_step(model, layer or find_gradcam_layer(model))
+    import keras
+
+    layer = layer or find_gradcam_layer(model)
+    backend = _backend()
     size = images.shape[1:3]
     out = []
     for start in range(0, len(images), batch_size):
-        out.append(_cams(*step(tf.constant(np.asarray(images[start : start + batch_size], np.float32))), size))
+        x = np.asarray(images[start : start + batch_size], np.float32)
+        if backend == "jax":
+            out.append(_cams(*_jax_gradients(model, layer, x, lambda: keras.ops.sum(model(x, training=False))), size))
+        else:
+            out.append(_cams(*_frames_step(model, layer)(_tensorflow().constant(x)), size))
     return _scale(np.concatenate(out) if out else np.zeros((0, *size), np.float32))
 
 
@@ -197,7 +231,6 @@ def gradcam_sequence(head, backbone, layer: str, images: np.ndarray, features: n
     `layer`'s feature map; the other rows stay constant. Masked frames and frames not
     listed get zero maps.
     """
-    tf = _tensorflow()
     mask = np.asarray(mask, bool)
     size = images.shape[1:3]
     chosen = np.flatnonzero(mask) if frames is None else np.array([t for t in frames if mask[t]], int)
@@ -205,9 +238,20 @@ def gradcam_sequence(head, backbone, layer: str, images: np.ndarray, features: n
     if not len(chosen):
         return heatmaps
     rows = np.asarray(features, np.float32) * mask[:, None]
-    step = _sequence_step(head, backbone, layer)
-    maps, grads = step(tf.constant(np.asarray(images[chosen], np.float32)), tf.constant(rows),
-                       tf.constant(chosen.astype(np.int32)))
+    x = np.asarray(images[chosen], np.float32)
+    if _backend() == "jax":
+        import keras
+
+        def forward():
+            pooled = backbone(x, training=False)
+            sequence = keras.ops.scatter_update(rows, chosen[:, None], pooled)
+            return keras.ops.sum(head(sequence[None], training=False))
+
+        maps, grads = _jax_gradients(backbone, layer, x, forward)
+    else:
+        tf = _tensorflow()
+        maps, grads = _sequence_step(head, backbone, layer)(tf.constant(x), tf.constant(rows),
+                                                           tf.constant(chosen.astype(np.int32)))
     heatmaps[chosen] = _cams(maps, grads, size)
     return _scale(heatmaps)
 
