@@ -867,11 +867,16 @@ def _plot_explanations(run_dir: Path, model, table: pd.DataFrame, num_frames: in
     picks = [(kind, rows) for kind, rows in (("highest P(fake)", test.sort_values("score").tail(1)),
                                              ("lowest P(fake)", test.sort_values("score").head(1)))
              if len(rows)]
+    config = _read_config(run_dir)
+    # Heatmaps need the backbone: a run on cached embeddings never built it, and building it
+    # for a picture would cost more than the picture (7 s for MobileNetV2): frames then.
+    heatmaps = bool(coatnet.canonical_name(config["img_model_name"])) or backbones.is_built(
+        config["img_model_name"], config["weights"])
     try:
         items = []
         for kind, rows in picks:
             path = rows.path.iloc[0]
-            result = explain_video(path, run_dir, model=model, heatmaps=True,
+            result = explain_video(path, run_dir, model=model, heatmaps=heatmaps,
                                    heatmap_frames=explain.shown_frames(num_frames, frames))
             items.append((f"{kind}: {Path(path).name}", result))
         if items:

@@ -235,3 +235,23 @@ def test_heatmaps_and_evidence_under_jax():
     done = subprocess.run([sys.executable, "-c", code], cwd=here, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "backend jax" in done.stdout
+
+
+def test_gradcam_frames_finds_the_feature_map_of_a_nested_backbone():
+    """A fine-tuned frame classifier nests its backbone: preprocess -> backbone -> dropout -> dense."""
+    keras.utils.set_random_seed(0)
+    inner = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(2, 1, activation="relu", name="conv", kernel_initializer="ones",
+                            bias_initializer=keras.initializers.Constant(-200.0))(inner)
+    backbone = keras.Model(inner, keras.layers.GlobalAveragePooling2D()(x), name="backbone")
+    inputs = keras.Input((32, 32, 3))
+    pooled = backbone(keras.layers.Rescaling(1.0, name="preprocess")(inputs), training=False)
+    dense = keras.layers.Dense(1, activation="sigmoid", name="head")
+    model = keras.Model(inputs, dense(keras.layers.Dropout(0.2)(pooled)))
+    dense.set_weights([np.full((2, 1), 1e-3, np.float32), np.zeros(1, np.float32)])
+    assert explain.find_gradcam_layer(model) == "backbone/conv"
+    images, labels, corners = patch_images(4, seed=4)
+    heatmaps = explain.gradcam_frames(model, images[labels == 1])
+    for heatmap, (y, x) in zip(heatmaps, corners[labels == 1]):
+        py, px = np.unravel_index(heatmap.argmax(), heatmap.shape)
+        assert y <= py < y + 8 and x <= px < x + 8

@@ -127,6 +127,15 @@ def build_backbone(name: str, weights: Any = "imagenet") -> Any:
     return _BUILT[key]
 
 
+def is_built(name: str, weights: Any) -> bool:
+    """Whether `build_backbone(name, weights)` would return a model this process already built."""
+    weights = _AUTO.get(name) if weights == "auto" else weights
+    try:
+        return weights is not None and (name, weights_identity(weights)) in _BUILT
+    except (ValueError, OSError):
+        return False
+
+
 def resolve_weights(name: str, weights: Any) -> Any:
     """Turn "auto" into "imagenet" (when it loads) or "random"; other values pass through."""
     check_weights(weights)

@@ -21,6 +21,7 @@ classifiers: each frame's own P(fake) at the model's last 4-D feature map
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Sequence
 
@@ -93,33 +94,62 @@ def _tensorflow():
     return tf
 
 
-def _jax_gradients(model, layer: str, x: np.ndarray, forward):
-    """JAX: `(feature maps of `layer` for input `x`, d forward() / d maps)`. The layer's output
-    gets a zero tensor added while `forward()` runs under `jax.grad`: the gradient with
-    respect to that tensor is the gradient with respect to the maps."""
+def _layer_at(model, path: str):
+    """The layer `path` names: "name", or "outer/inner" inside a nested model (a backbone
+    inside a fine-tuned frame classifier)."""
+    for name in path.split("/"):
+        model = model.get_layer(name)
+    return model
+
+
+@contextlib.contextmanager
+def _hooked(target, change=lambda out: out):
+    """While inside: `target`'s output passes through `change`, and the last one is kept in the
+    yielded dict under "maps" (works for nested layers and under tf.function or jax.grad)."""
+    box: dict = {}
+    original = target.call
+
+    def call(*args, **kwargs):
+        box["maps"] = original(*args, **kwargs)
+        return change(box["maps"])
+
+    target.call = call
+    try:
+        yield box
+    finally:
+        del target.call  # back to the class's own method
+
+
+def _jax_gradients(target, forward):
+    """JAX: `(feature maps of layer `target`, d forward() / d maps)`. The layer's output gets a
+    zero tensor added while `forward()` runs under `jax.grad`: the gradient with respect to
+    that tensor is the gradient with respect to the maps."""
     import jax
     import jax.numpy as jnp
 
-    maps = _grad_model(model, layer)(x, training=False)[0]
-    target = model.get_layer(layer)
-    original = target.call
+    with _hooked(target) as box:
+        forward()
+    maps = box["maps"]
 
     def shifted(delta):
-        target.call = lambda *args, **kwargs: original(*args, **kwargs) + delta
-        try:
+        with _hooked(target, lambda out: out + delta):
             return forward()
-        finally:
-            del target.call  # back to the class's method
 
     return np.asarray(maps), np.asarray(jax.grad(shifted)(jnp.zeros_like(maps)))
 
 
 def find_gradcam_layer(model) -> str:
     """The name of `model`'s last layer with a 4-D (batch, height, width, channels) output:
-    the feature map a global pooling reads (CoAtNet: its last stage)."""
+    the feature map a global pooling reads (CoAtNet: its last stage). Inside a nested model
+    (a fine-tuned frame classifier's backbone) it is "backbone/<layer>"."""
     for layer in reversed(model.layers):
+        if hasattr(layer, "layers"):  # a nested model: its own last feature map
+            try:
+                return f"{layer.name}/{find_gradcam_layer(layer)}"
+            except ValueError:
+                continue
         shape = getattr(layer, "output", None) is not None and tuple(layer.output.shape)
-        if shape and len(shape) == 4 and not hasattr(layer, "layers"):
+        if shape and len(shape) == 4:
             return layer.name
     raise ValueError(f"Model {model.name!r} has no layer with a 4-D output: no convolutional feature map for Grad-CAM.")
 
@@ -152,16 +182,15 @@ def _frames_step(model, layer: str):
     """A traced `(images) -> (feature maps, d sum(P(fake)) / d maps)`, any batch size: traced once
     (about 2 s for MobileNetV2), then about 8x faster than eager per call."""
     tf = _tensorflow()
-    grad_model = _grad_model(model, layer)
+    target = _layer_at(model, layer)
 
     def build():
         @tf.function(reduce_retracing=True, autograph=False)  # no Python control flow to convert
         def step(x):
-            with tf.GradientTape() as tape:
+            with tf.GradientTape() as tape, _hooked(target) as box:
                 tape.watch(x)
-                maps, scores = grad_model(x, training=False)
-                total = tf.reduce_sum(scores)  # frames are independent: each map gets its own frame's gradient
-            return maps, tape.gradient(total, maps)
+                total = tf.reduce_sum(model(x, training=False))  # frames are independent: each map gets its own
+            return box["maps"], tape.gradient(total, box["maps"])
         return step
 
     return _cached((id(model), layer, "frames"), (model,), build)
@@ -206,7 +235,8 @@ def _scale(heatmaps: np.ndarray) -> np.ndarray:
 
 def gradcam_frames(model, images: np.ndarray, layer: str | None = None, batch_size: int = 8) -> np.ndarray:
     """Grad-CAM `(n, H, W)` in [0, 1] of a frame classifier's P(fake) on each of `images`
-    `(n, H, W, 3)` (as the model takes them), at `layer` (default `find_gradcam_layer`)."""
+    `(n, H, W, 3)` (as the model takes them), at `layer` (default `find_gradcam_layer`; "a/b"
+    names layer b of a nested model a, e.g. a fine-tuned classifier's backbone)."""
     import keras
 
     layer = layer or find_gradcam_layer(model)
@@ -216,7 +246,8 @@ def gradcam_frames(model, images: np.ndarray, layer: str | None = None, batch_si
     for start in range(0, len(images), batch_size):
         x = np.asarray(images[start : start + batch_size], np.float32)
         if backend == "jax":
-            out.append(_cams(*_jax_gradients(model, layer, x, lambda: keras.ops.sum(model(x, training=False))), size))
+            out.append(_cams(*_jax_gradients(_layer_at(model, layer), lambda: keras.ops.sum(model(x, training=False))),
+                             size))
         else:
             out.append(_cams(*_frames_step(model, layer)(_tensorflow().constant(x)), size))
     return _scale(np.concatenate(out) if out else np.zeros((0, *size), np.float32))
@@ -249,7 +280,7 @@ def gradcam_sequence(head, backbone, layer: str, images: np.ndarray, features: n
             sequence = keras.ops.scatter_update(rows, chosen[:, None], pooled)
             return keras.ops.sum(head(sequence[None], training=False))
 
-        maps, grads = _jax_gradients(backbone, layer, x, forward)
+        maps, grads = _jax_gradients(backbone.get_layer(layer), forward)
     else:
         tf = _tensorflow()
         maps, grads = _sequence_step(head, backbone, layer)(tf.constant(x), tf.constant(rows),
@@ -280,25 +311,26 @@ def shown_frames(mask_or_count, limit: int = 8) -> np.ndarray:
 
 
 def plot_explanations(items: Sequence[tuple[str, dict]], path: str | os.PathLike | None = None, limit: int = 8):
-    """One block per `(title, explain_video result)`: the crops, their heatmap overlays (when
-    the result has heatmaps) and the per-frame evidence as a bar strip (red: towards FAKE)."""
+    """One block per `(title, explain_video result)`: the crops (the frames when the result has
+    none), their heatmap overlays (when it has heatmaps) and the per-frame evidence as a bar
+    strip (red: towards FAKE)."""
     from vidseq.plots import _figure, _finish
 
     blocks = []
     for title, result in items:
-        crops = result.get("crops")
         shown = shown_frames(len(result["frame_evidence"]), limit)  # as explain_video's heatmap_frames
         if result.get("mask") is not None:
             shown = shown[np.asarray(result["mask"], bool)[shown]]
-        rows = (1 if crops is not None else 0) + (1 if result.get("heatmaps") is not None else 0) + 1
+        rows = 2 + (result.get("heatmaps") is not None)
         blocks.append((title, result, shown, rows))
     total = sum(rows for *_, rows in blocks) or 1
     fig = _figure((2 * limit, 2.1 * total + 0.4 * len(blocks)))
     grid = fig.add_gridspec(total, limit)
     row = 0
     for title, result, shown, rows in blocks:
-        crops, heatmaps, evidence = result.get("crops"), result.get("heatmaps"), result["frame_evidence"]
-        pictures = [("crop", crops[shown])] if crops is not None else []
+        crops = result["frames"] if result.get("crops") is None else result["crops"]
+        heatmaps, evidence = result.get("heatmaps"), result["frame_evidence"]
+        pictures = [("crop" if result.get("crops") is not None else "frame", crops[shown])]
         if heatmaps is not None:
             pictures.append(("Grad-CAM", [overlay(crops[t], heatmaps[t]) for t in shown]))
         for kind, images in pictures:
