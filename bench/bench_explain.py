@@ -3,6 +3,7 @@
 A demo dataset of 8 clips (`make_demo_dataset`), a GRU head trained on MobileNetV2
 (`weights="random"`, face crops, 32 frames, 5 epochs), then for each clip, round-robin:
   - `predict_video` (P(fake) only; loads the run's model on every call, as the API does),
+  - the same scoring with the model loaded once (`_score_videos`), as explain_video scores,
   - `explain_video(model=...)` with heatmaps off (frames, boxes, per-frame evidence),
   - `explain_video(model=...)` with heatmaps on (+ Grad-CAM through the backbone on all 32 crops),
   - `explain_video(..., heatmap_frames=8 frames)`, as explain.png does.
@@ -47,6 +48,7 @@ def main() -> None:
     run = root / "runs" / "gru"
     model = model_builder.load_classifier(run)
     videos = sorted(str(p) for p in (root / "data").rglob("*.mp4"))
+    config = model_builder._read_config(run)
     shown = explain.shown_frames(args.frames, 8)
     scores = pd.read_csv(run / "scores.csv")
     started = time.perf_counter()  # as at the end of a run: backbone built, Grad-CAM step not yet traced
@@ -58,6 +60,8 @@ def main() -> None:
     build = time.perf_counter() - started
     fns = {
         "predict_video": lambda: [model_builder.predict_video(v, run) for v in videos],
+        "P(fake) only, model loaded once (what explain_video does to score)": lambda: [
+            model_builder._score_videos(run, config, [v], model) for v in videos],
         "explain_video, heatmaps off": lambda: [model_builder.explain_video(v, run, model=model) for v in videos],
         "explain_video, heatmaps on (all frames)": lambda: [
             model_builder.explain_video(v, run, model=model, heatmaps=True) for v in videos],
