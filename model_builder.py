@@ -870,7 +870,7 @@ def _plot_explanations(run_dir: Path, model, table: pd.DataFrame, num_frames: in
     config = _read_config(run_dir)
     # Heatmaps need the backbone: a run on cached embeddings never built it, and building it
     # for a picture would cost more than the picture (7 s for MobileNetV2): frames then.
-    heatmaps = bool(coatnet.canonical_name(config["img_model_name"])) or backbones.is_built(
+    heatmaps = bool(coatnet.canonical_name(config["img_model_name"]) or config.get("fine_tune")) or backbones.is_built(
         config["img_model_name"], config["weights"])
     try:
         items = []
@@ -1292,13 +1292,14 @@ def _explain_frames(path: str, config: dict, model, track: int, result: dict, he
     Grad-CAM (vidseq.explain), for the face track that gave the score."""
     face, cache = _run_face_and_cache(config)
     num_frames, seed = config["num_frames"], _sampling_seed(config["strategy"], config["seed"])
-    if coatnet.canonical_name(config["img_model_name"]):
+    if result["frame_scores"] is not None:  # a frame classifier (CoAtNet; a fine-tuned backbone)
         per_frame = result["frame_scores"]
         mask = np.arange(num_frames) < len(per_frame)
         out = {"frame_evidence": explain.frame_classifier_evidence(per_frame, config["video_score"], num_frames),
                "mask": mask, "crops": None, "heatmaps": None}
         if heatmaps:
-            crops, valid, _ = util.read_frames_and_face(path, num_frames, (config["image_size"],) * 2,
+            size = tuple(config.get("input_size") or (config["image_size"],) * 2)
+            crops, valid, _ = util.read_frames_and_face(path, num_frames, size,
                                                         config["strategy"], seed, face, cache_dir=cache, track=track)
             chosen = np.flatnonzero(valid) if heatmap_frames is None else [t for t in heatmap_frames if valid[t]]
             maps = np.zeros(crops.shape[:3], np.float32)
