@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 import util
-from vidseq import __version__, backbones, coatnet, finetune, ray_engine, seed_compat
+from vidseq import __version__, backbones, coatnet, explain, finetune, ray_engine, seed_compat
 from vidseq.atomic import atomic_path, write_json, write_text
 from vidseq.backbones import BACKBONES
 from vidseq.cache import DiskCache, cache_key, content_fingerprint
@@ -773,6 +773,7 @@ class _Run:
                            for s in scores], ignore_index=True)
         self._plot_frames(num_frames, table, run_dir / "frames.png")
         _save_run(run_dir, model, config, metrics, history, self.videos, table)
+        _plot_explanations(run_dir, model, table, num_frames)
         self.say(f"TEST: loss {test_loss:.4f}, accuracy {test_acc:.3f}, AUC {_fmt(metrics['test']['auc'])} -> {run_dir}")
         return list(LABELS), model, (test_loss, test_acc)
 
@@ -920,6 +921,33 @@ def _fmt(value) -> str:
 
 def _run_name(dataset: str, backbone: str, num_frames: int, head: str) -> str:
     return f"{dataset}_{backbone}_f{num_frames}_{head}_{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _plot_explanations(run_dir: Path, model, table: pd.DataFrame, num_frames: int, frames: int = 8) -> None:
+    """`explain.png`: the test videos with the highest P(fake) (the most confident fake) and the
+    lowest (the most confident real), up to `frames` crops each, their Grad-CAM overlays and
+    every frame's evidence. Best effort: a failure is a warning, never a failed run (the run
+    is complete before this)."""
+    test = table[table.split == "test"].dropna(subset=["score"])
+    picks = [(kind, rows) for kind, rows in (("highest P(fake)", test.sort_values("score").tail(1)),
+                                             ("lowest P(fake)", test.sort_values("score").head(1)))
+             if len(rows)]
+    config = _read_config(run_dir)
+    # Heatmaps need the backbone: a run on cached embeddings never built it, and building it
+    # for a picture would cost more than the picture (7 s for MobileNetV2): frames then.
+    heatmaps = bool(coatnet.canonical_name(config["img_model_name"]) or config.get("fine_tune")) or backbones.is_built(
+        config["img_model_name"], config["weights"])
+    try:
+        items = []
+        for kind, rows in picks:
+            path = rows.path.iloc[0]
+            result = explain_video(path, run_dir, model=model, heatmaps=heatmaps,
+                                   heatmap_frames=explain.shown_frames(num_frames, frames))
+            items.append((f"{kind}: {Path(path).name}", result))
+        if items:
+            explain.plot_explanations(items, run_dir / "explain.png", limit=frames)
+    except Exception as err:  # noqa: BLE001: a picture must not fail a finished run
+        warnings.warn(f"explain.png not written: {type(err).__name__}: {err}", stacklevel=3)
 
 
 def _new_run_dir(save_dir, run_name: str) -> Path:
@@ -1274,7 +1302,8 @@ def _score_track(run_dir, config: dict, paths: list[str], model, track: int):
 
 
 def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
-                  max_side: int = 320, model: keras.Model | None = None) -> dict[str, Any]:
+                  max_side: int = 320, model: keras.Model | None = None, heatmaps: bool = False,
+                  heatmap_frames: Sequence[int] | None = None) -> dict[str, Any]:
     """What a run sees and says about one video: P(fake), its label, the sampled frames and faces.
 
     Returns a dict: `score` (P(fake), as `predict_video` gives it), `threshold` (the run's,
@@ -1285,7 +1314,15 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     boxes (0, the main face, unless the run's `max_faces` scores several: the highest
     wins), None without face crops; `face_found` (None without face crops);
     `frame_scores` `(n,)`, P(fake) per frame for CoAtNet runs, None for sequence heads (one
-    score per video). `cache_dir` replaces the run's cache for this video's embeddings,
+    score per video); `frame_evidence` `(num_frames,)` float32, signed: how much each sampled
+    frame moves the score, P(fake) with all frames minus P(fake) without that frame (through
+    the head's own Masking for sequence heads; from the other frames' scores for CoAtNet
+    runs), 0 for padded frames; `mask` `(num_frames,)` bool, the frames the model saw. With
+    `heatmaps=True` also `crops` uint8 `(num_frames, H, W, 3)`, the images the model saw
+    (face crops; the resized frames without face crops), and `heatmaps` float32
+    `(num_frames, H, W)` in [0, 1], Grad-CAM of P(fake) on each crop (`vidseq.explain`,
+    TensorFlow backend), only for the frames in `heatmap_frames` when given (zero
+    elsewhere); both None without `heatmaps`, which then cost nothing. `cache_dir` replaces the run's cache for this video's embeddings,
     crops and face boxes (the web app gives uploads a temp dir). `model`: the run's model
     when already loaded (`load_classifier`), so that scoring many videos loads it once.
     Raises VideoReadError for a file that is not a readable video.
@@ -1308,6 +1345,7 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     frames, boxes = util.read_frames_and_boxes(path, config["num_frames"], config["strategy"],
                                                _sampling_seed(config["strategy"], config["seed"]), face, max_side,
                                                cache)
+    model = load_classifier(run_dir) if model is None else model  # once, for the score and the explanation
     scores, errors, frame_scores, best = _score_tracks(run_dir, config, [str(path)], model)
     if errors:
         raise util.VideoReadError(errors[str(path)])
@@ -1316,10 +1354,49 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
         _, boxes = util.read_frames_and_boxes(path, config["num_frames"], config["strategy"],
                                               _sampling_seed(config["strategy"], config["seed"]), face, max_side,
                                               cache, track=track)
-    return {"score": score, "threshold": threshold, "label": "FAKE" if score >= threshold else "REAL",
-            "frames": frames, "boxes": boxes, "track": track if face else None,
-            "face_found": (boxes is not None) if face else None,
-            "frame_scores": None if frame_scores is None else frame_scores[0]}
+    result = {"score": score, "threshold": threshold, "label": "FAKE" if score >= threshold else "REAL",
+              "frames": frames, "boxes": boxes, "track": track if face else None,
+              "face_found": (boxes is not None) if face else None,
+              "frame_scores": None if frame_scores is None else frame_scores[0]}
+    return {**result, **_explain_frames(str(path), config, model, track, result, heatmaps, heatmap_frames)}
+
+
+def _explain_frames(path: str, config: dict, model, track: int, result: dict, heatmaps: bool,
+                    heatmap_frames) -> dict[str, Any]:
+    """explain_video's per-frame evidence and mask, and with `heatmaps` the crops and their
+    Grad-CAM (vidseq.explain), for the face track that gave the score."""
+    face, cache = _run_face_and_cache(config)
+    num_frames, seed = config["num_frames"], _sampling_seed(config["strategy"], config["seed"])
+    if result["frame_scores"] is not None:  # a frame classifier (CoAtNet; a fine-tuned backbone)
+        per_frame = result["frame_scores"]
+        mask = np.arange(num_frames) < len(per_frame)
+        out = {"frame_evidence": explain.frame_classifier_evidence(per_frame, config["video_score"], num_frames),
+               "mask": mask, "crops": None, "heatmaps": None}
+        if heatmaps:
+            size = tuple(config.get("input_size") or (config["image_size"],) * 2)
+            crops, valid, _ = util.read_frames_and_face(path, num_frames, size,
+                                                        config["strategy"], seed, face, cache_dir=cache, track=track)
+            chosen = np.flatnonzero(valid) if heatmap_frames is None else [t for t in heatmap_frames if valid[t]]
+            maps = np.zeros(crops.shape[:3], np.float32)
+            if len(chosen):
+                maps[chosen] = explain.gradcam_frames(model, crops[chosen].astype(np.float32))
+            out.update(crops=crops, heatmaps=maps)
+        return out
+    # The scored track's embeddings, read back from the cache that scoring just filled.
+    features, mask, _, _ = _embed([path], num_frames, config["img_model_name"], config["weights"], cache, face,
+                                  config.get("embed_batch_size", 32), "skip", config["strategy"], config["seed"], 1,
+                                  quiet=True, track=track)
+    out = {"frame_evidence": explain.occlusion_evidence(model, features[0], mask[0]), "mask": mask[0],
+           "crops": None, "heatmaps": None}
+    if heatmaps:
+        spec = backbones.get_spec(config["img_model_name"])
+        crops, _, _ = util.read_frames_and_face(path, num_frames, spec.input_size, config["strategy"], seed, face,
+                                                cache_dir=cache, track=track)
+        backbone = backbones.build_backbone(spec.name, config["weights"])
+        out.update(crops=crops, heatmaps=explain.gradcam_sequence(model, backbone, spec.gradcam_layer,
+                                                                 spec.preprocess(crops), features[0], mask[0],
+                                                                 heatmap_frames))
+    return out
 
 
 # --------------------------------------------------------------------------- the seed toolkit's app call

@@ -35,6 +35,14 @@ def searched(dataset, cache_dir, tmp_path_factory):
     reads = []
     real_read = util.read_frames_and_face
     util.read_frames_and_face = lambda path, n, *a, **k: reads.append((path, n)) or real_read(path, n, *a, **k)
+    real_plot = model_builder._plot_explanations
+
+    def plot(*args, **kwargs):  # explain.png reads its two videos' crops again: a picture, not embedding
+        before = len(reads)
+        real_plot(*args, **kwargs)
+        del reads[before:]
+
+    model_builder._plot_explanations = plot
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -43,6 +51,7 @@ def searched(dataset, cache_dir, tmp_path_factory):
                                          save_dir=save_dir, cache_dir=cache_dir, **COMMON)
     finally:
         util.read_frames_and_face = real_read
+        model_builder._plot_explanations = real_plot
     return save_dir, table, reads
 
 

@@ -5,7 +5,9 @@
 
 - Predict: choose a run (the best by validation AUC first), upload videos or pick them from a data
   directory, and read each one's P(fake) against the run's threshold, its sampled frames with
-  the face boxes the run cropped, and for CoAtNet runs the score of every frame.
+  the face boxes the run cropped, the face track scored, every frame's evidence, Grad-CAM
+  heatmaps on the crops (a checkbox: computed only when asked), and for CoAtNet runs the
+  score of every frame.
 - Runs: the leaderboard of `model_builder.compare_saved_models`, then one run's config,
   metrics, learning curves and ROC.
 
@@ -116,14 +118,15 @@ def predict_view(save_dir: str, board: pd.DataFrame, data_dir: str | None) -> No
     st.caption(_describe_run(config))
     uploads = st.file_uploader("Videos to score", type=list(VIDEO_TYPES), accept_multiple_files=True, key="uploads")
     picked = pick_videos(data_dir or config.get("data_dir"))
+    heatmaps = st.checkbox("Heatmaps on the face crops (Grad-CAM of P(fake); a few seconds per video)", key="heatmaps")
     stamp = _mtime(run_dir / "model.keras")
     margin = (config.get("face_crop") or {}).get("margin", FaceCrop.margin)
     for upload in uploads:
         data = upload.getvalue()
         show_result(upload.name, partial(_explain_upload, hashlib.sha256(data).hexdigest(), upload.name, data,
-                                         str(run_dir), stamp), margin)
+                                         str(run_dir), stamp, heatmaps), margin)
     for path in picked:
-        show_result(path, partial(_explain_file, path, _mtime(Path(path)), str(run_dir), stamp), margin)
+        show_result(path, partial(_explain_file, path, _mtime(Path(path)), str(run_dir), stamp, heatmaps), margin)
 
 
 def _mtime(file: Path) -> int:
@@ -160,22 +163,22 @@ def _list_videos(data_dir: str) -> list[str]:
 
 # Results are cached per (video, run): every click on the page reruns the script.
 @st.cache_data(max_entries=32, show_spinner="Scoring ...")
-def _explain_upload(digest: str, name: str, _data: bytes, run_dir: str, run_stamp: int) -> dict:
+def _explain_upload(digest: str, name: str, _data: bytes, run_dir: str, run_stamp: int, heatmaps: bool = False) -> dict:
     """explain_video on an uploaded file, kept with its cache entries in a temp dir until scored."""
     with tempfile.TemporaryDirectory(prefix="vidseq-app-") as tmp:
         video = Path(tmp) / (re.sub(r"[^\w.+-]", "_", Path(name).name) or "upload")
         video.write_bytes(_data)
         try:
             return _model_builder().explain_video(video, run_dir, cache_dir=Path(tmp) / "cache",
-                                                  model=_model(run_dir, run_stamp))
+                                                  model=_model(run_dir, run_stamp), heatmaps=heatmaps)
         except (ValueError, OSError) as err:  # name the upload, not its short-lived temp file
             raise ValueError(str(err).replace(str(video), name)) from err
 
 
 @st.cache_data(max_entries=32, show_spinner="Scoring ...")
-def _explain_file(path: str, mtime: int, run_dir: str, run_stamp: int) -> dict:
+def _explain_file(path: str, mtime: int, run_dir: str, run_stamp: int, heatmaps: bool = False) -> dict:
     """explain_video on a video of the data directory: its cache entries are the run's own."""
-    return _model_builder().explain_video(path, run_dir, model=_model(run_dir, run_stamp))
+    return _model_builder().explain_video(path, run_dir, model=_model(run_dir, run_stamp), heatmaps=heatmaps)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's model ...")
@@ -197,6 +200,9 @@ def show_result(name: str, explain: Callable[[], dict], margin: float) -> None:
         header.markdown(f"**{name}**\n\n### :{colour}[{result['label']}]")
         header.metric("P(fake)", f"{result['score']:.3f}")
         header.caption(f"threshold {result['threshold']:.2f}")
+        if result.get("track") is not None:
+            header.caption(f"face track {result['track']} scored" + (" (the main face)" if result["track"] == 0 else
+                                                                     " (it scored higher than the main face)"))
         if result["face_found"] is False:
             frames.warning("No face found in the sampled frames: the run scored full frames.")
         show_frames(frames, result, margin)
@@ -220,6 +226,21 @@ def show_frames(where: DeltaGenerator, result: dict, margin: float) -> None:
     if boxes is not None:
         _image_grid(where, [crop_face(frames[k], boxes[k], (96, 96), margin) for k in shown], per_row=16)
         where.caption("Face crops: what the run's model sees")
+    heatmaps, crops = result.get("heatmaps"), result.get("crops")
+    if heatmaps is not None:
+        from vidseq.explain import overlay
+
+        seen = [k for k in shown if k < len(heatmaps) and result["mask"][k]]
+        _image_grid(where, [cv2.resize(overlay(crops[k], heatmaps[k]), (96, 96)) for k in seen], per_row=16)
+        where.caption("Grad-CAM of P(fake) on the crops the model sees: red where the model looks for a fake "
+                      "(scaled to the video's strongest frame)")
+    evidence = result.get("frame_evidence")
+    if evidence is not None:
+        strip = pd.DataFrame({"towards FAKE": np.maximum(evidence, 0), "towards REAL": np.minimum(evidence, 0)},
+                             index=pd.RangeIndex(len(evidence), name="frame"))
+        where.bar_chart(strip, x_label="frame", y_label="evidence", color=["#d62728", "#1f77b4"], height=180)
+        where.caption("Per-frame evidence: P(fake) with every frame minus P(fake) without this one "
+                      "(0: a frame the model did not see)")
     if scores is None:
         where.caption("A sequence head scores the whole video (per-frame scores come with CoAtNet runs).")
         return

@@ -47,6 +47,7 @@ class BackboneSpec:
     module: str  # keras.applications.<module>.preprocess_input
     input_size: tuple[int, int]
     feature_dim: int
+    gradcam_layer: str  # the last convolutional block's output, which the average pooling reads (Grad-CAM)
 
     def preprocess(self, images: np.ndarray) -> np.ndarray:
         """uint8 RGB images -> the float input this backbone was trained on."""
@@ -59,13 +60,13 @@ class BackboneSpec:
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
-        BackboneSpec("MobileNetV2", "MobileNetV2", "mobilenet_v2", (224, 224), 1280),
-        BackboneSpec("EfficientNetB0", "EfficientNetB0", "efficientnet", (224, 224), 1280),
-        BackboneSpec("EfficientNetB3", "EfficientNetB3", "efficientnet", (300, 300), 1536),
-        BackboneSpec("Xception", "Xception", "xception", (299, 299), 2048),
-        BackboneSpec("InceptionV3", "InceptionV3", "inception_v3", (299, 299), 2048),
-        BackboneSpec("DenseNet121", "DenseNet121", "densenet", (224, 224), 1024),
-        BackboneSpec("ResNet50", "ResNet50", "resnet50", (224, 224), 2048),
+        BackboneSpec("MobileNetV2", "MobileNetV2", "mobilenet_v2", (224, 224), 1280, "out_relu"),
+        BackboneSpec("EfficientNetB0", "EfficientNetB0", "efficientnet", (224, 224), 1280, "top_activation"),
+        BackboneSpec("EfficientNetB3", "EfficientNetB3", "efficientnet", (300, 300), 1536, "top_activation"),
+        BackboneSpec("Xception", "Xception", "xception", (299, 299), 2048, "block14_sepconv2_act"),
+        BackboneSpec("InceptionV3", "InceptionV3", "inception_v3", (299, 299), 2048, "mixed10"),
+        BackboneSpec("DenseNet121", "DenseNet121", "densenet", (224, 224), 1024, "relu"),
+        BackboneSpec("ResNet50", "ResNet50", "resnet50", (224, 224), 2048, "conv5_block3_out"),
     )
 }
 
@@ -159,6 +160,15 @@ def new_backbone(name: str, weights: Any = "imagenet", layer_name: str | None = 
     Frozen like every backbone (`trainable=False`); `layer_name` names it as a layer.
     """
     return _construct(get_spec(name), resolve_weights(name, weights), layer_name)
+
+
+def is_built(name: str, weights: Any) -> bool:
+    """Whether `build_backbone(name, weights)` would return a model this process already built."""
+    weights = _AUTO.get(name) if weights == "auto" else weights
+    try:
+        return weights is not None and (name, weights_identity(weights)) in _BUILT
+    except (ValueError, OSError):
+        return False
 
 
 def resolve_weights(name: str, weights: Any) -> Any:
