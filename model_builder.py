@@ -1303,7 +1303,7 @@ def _score_track(run_dir, config: dict, paths: list[str], model, track: int):
 
 def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
                   max_side: int = 320, model: keras.Model | None = None, heatmaps: bool = False,
-                  heatmap_frames: Sequence[int] | None = None) -> dict[str, Any]:
+                  heatmap_frames: Sequence[int] | None = None, truncated: str | None = None) -> dict[str, Any]:
     """What a run sees and says about one video: P(fake), its label, the sampled frames and faces.
 
     Returns a dict: `score` (P(fake), as `predict_video` gives it), `threshold` (the run's,
@@ -1325,26 +1325,25 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     elsewhere); both None without `heatmaps`, which then cost nothing. `cache_dir` replaces the run's cache for this video's embeddings,
     crops and face boxes (the web app gives uploads a temp dir). `model`: the run's model
     when already loaded (`load_classifier`), so that scoring many videos loads it once.
-    Raises VideoReadError for a file that is not a readable video.
+    `truncated` as in `predict_video`. Raises VideoReadError for a file that is not a
+    readable video (TruncatedVideoError for a truncated one unless kept).
 
     >>> result = explain_video("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
     >>> result["label"], round(result["score"], 2), result["frames"].shape  # doctest: +SKIP
     ('FAKE', 0.93, (32, 240, 320, 3))
     """
     config = _read_config(run_dir)
-    metrics_file = Path(run_dir) / "metrics.json"
-    if not metrics_file.is_file():
-        raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no metrics.json. "
-                                "Expected a finished run folder.")
-    threshold = float(json.loads(metrics_file.read_text()).get("test", {}).get("threshold", 0.5))
+    threshold = run_threshold(run_dir)  # a folder without metrics.json is no finished run: it says so
     if cache_dir is not None:
         config = {**config, "cache_dir": str(cache_dir)}
+    if truncated is not None:
+        config["truncated"] = _check_choice("truncated", truncated, TRUNCATED)
     face, cache = _run_face_and_cache(config)
     # Frames first: a bad file fails before any model loads, and the face boxes found here
     # are cached under the key the scoring below reads them with.
     frames, boxes = util.read_frames_and_boxes(path, config["num_frames"], config["strategy"],
                                                _sampling_seed(config["strategy"], config["seed"]), face, max_side,
-                                               cache)
+                                               cache, on_truncated=_on_truncated(config))
     model = load_classifier(run_dir) if model is None else model  # once, for the score and the explanation
     scores, errors, frame_scores, best = _score_tracks(run_dir, config, [str(path)], model)
     if errors:
@@ -1353,7 +1352,7 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     if track:  # another face scored higher than the main one: show its boxes
         _, boxes = util.read_frames_and_boxes(path, config["num_frames"], config["strategy"],
                                               _sampling_seed(config["strategy"], config["seed"]), face, max_side,
-                                              cache, track=track)
+                                              cache, track=track, on_truncated=_on_truncated(config))
     result = {"score": score, "threshold": threshold, "label": "FAKE" if score >= threshold else "REAL",
               "frames": frames, "boxes": boxes, "track": track if face else None,
               "face_found": (boxes is not None) if face else None,
@@ -1374,8 +1373,9 @@ def _explain_frames(path: str, config: dict, model, track: int, result: dict, he
                "mask": mask, "crops": None, "heatmaps": None}
         if heatmaps:
             size = tuple(config.get("input_size") or (config["image_size"],) * 2)
-            crops, valid, _ = util.read_frames_and_face(path, num_frames, size,
-                                                        config["strategy"], seed, face, cache_dir=cache, track=track)
+            crops, valid, _ = util.read_frames_and_face(path, num_frames, size, config["strategy"], seed, face,
+                                                        cache_dir=cache, track=track,
+                                                        on_truncated=_on_truncated(config))
             chosen = np.flatnonzero(valid) if heatmap_frames is None else [t for t in heatmap_frames if valid[t]]
             maps = np.zeros(crops.shape[:3], np.float32)
             if len(chosen):
@@ -1385,13 +1385,13 @@ def _explain_frames(path: str, config: dict, model, track: int, result: dict, he
     # The scored track's embeddings, read back from the cache that scoring just filled.
     features, mask, _, _ = _embed([path], num_frames, config["img_model_name"], config["weights"], cache, face,
                                   config.get("embed_batch_size", 32), "skip", config["strategy"], config["seed"], 1,
-                                  quiet=True, track=track)
+                                  quiet=True, track=track, on_truncated=_on_truncated(config))
     out = {"frame_evidence": explain.occlusion_evidence(model, features[0], mask[0]), "mask": mask[0],
            "crops": None, "heatmaps": None}
     if heatmaps:
         spec = backbones.get_spec(config["img_model_name"])
         crops, _, _ = util.read_frames_and_face(path, num_frames, spec.input_size, config["strategy"], seed, face,
-                                                cache_dir=cache, track=track)
+                                                cache_dir=cache, track=track, on_truncated=_on_truncated(config))
         backbone = backbones.build_backbone(spec.name, config["weights"])
         out.update(crops=crops, heatmaps=explain.gradcam_sequence(model, backbone, spec.gradcam_layer,
                                                                  spec.preprocess(crops), features[0], mask[0],

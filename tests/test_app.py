@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require
+from conftest import make_frames, require
 
 import model_builder
 import util
@@ -160,6 +160,18 @@ def test_bad_uploads_and_a_broken_run_are_messages(save_dir, dataset, face_video
     errors = [e.value for e in at.error]
     assert len(errors) == 4 and all("model.keras" in e or "Cannot open video" in e for e in errors)
     assert len(at.dataframe) >= 1  # the Runs tab still renders
+
+
+def test_truncated_upload_is_scored_and_said_so(save_dir, tmp_path):
+    whole = tmp_path / "whole.mp4"
+    write_video(whole, make_frames(80, 64, 96, seed=5), fps=10)
+    at = start(save_dir)
+    at.selectbox(key="predict_run").set_value("tiny")
+    at.file_uploader(key="uploads").upload("cut.mp4", whole.read_bytes()[: whole.stat().st_size // 2], "video/mp4")
+    at.run()
+    assert not at.exception and not at.error and len(at.metric) == 1
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith("Truncated file: scored on what decodes (") and "of the 80 frames" in warning
 
 
 def test_runs_tab_leaderboard_and_run_details(save_dir):

@@ -35,6 +35,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from vidseq.faces import FaceCrop, crop_face
+from vidseq.video_io import TruncatedVideoError
 
 VIDEO_TYPES = ("mp4", "avi", "mov", "mkv", "webm")
 MAX_SHOWN_FRAMES = 16
@@ -169,8 +170,8 @@ def _explain_upload(digest: str, name: str, _data: bytes, run_dir: str, run_stam
         video = Path(tmp) / (re.sub(r"[^\w.+-]", "_", Path(name).name) or "upload")
         video.write_bytes(_data)
         try:
-            return _model_builder().explain_video(video, run_dir, cache_dir=Path(tmp) / "cache",
-                                                  model=_model(run_dir, run_stamp), heatmaps=heatmaps)
+            return _explain(video, run_dir, cache_dir=Path(tmp) / "cache", model=_model(run_dir, run_stamp),
+                            heatmaps=heatmaps)
         except (ValueError, OSError) as err:  # name the upload, not its short-lived temp file
             raise ValueError(str(err).replace(str(video), name)) from err
 
@@ -178,7 +179,16 @@ def _explain_upload(digest: str, name: str, _data: bytes, run_dir: str, run_stam
 @st.cache_data(max_entries=32, show_spinner="Scoring ...")
 def _explain_file(path: str, mtime: int, run_dir: str, run_stamp: int, heatmaps: bool = False) -> dict:
     """explain_video on a video of the data directory: its cache entries are the run's own."""
-    return _model_builder().explain_video(path, run_dir, model=_model(run_dir, run_stamp), heatmaps=heatmaps)
+    return _explain(path, run_dir, model=_model(run_dir, run_stamp), heatmaps=heatmaps)
+
+
+def _explain(video, run_dir: str, **kwargs) -> dict:
+    """explain_video; a truncated file is scored on the frames that decode, and says so (`truncated`)."""
+    try:
+        return {**_model_builder().explain_video(video, run_dir, **kwargs), "truncated": None}
+    except TruncatedVideoError as err:
+        return {**_model_builder().explain_video(video, run_dir, truncated="keep", **kwargs),
+                "truncated": f"{err.decoded} of the {err.declared} frames its container declares decode"}
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's model ...")
@@ -200,6 +210,8 @@ def show_result(name: str, explain: Callable[[], dict], margin: float) -> None:
         header.markdown(f"**{name}**\n\n### :{colour}[{result['label']}]")
         header.metric("P(fake)", f"{result['score']:.3f}")
         header.caption(f"threshold {result['threshold']:.2f}")
+        if result.get("truncated"):
+            header.warning(f"Truncated file: scored on what decodes ({result['truncated']}).")
         if result.get("track") is not None:
             header.caption(f"face track {result['track']} scored" + (" (the main face)" if result["track"] == 0 else
                                                                      " (it scored higher than the main face)"))
