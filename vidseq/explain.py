@@ -45,9 +45,10 @@ def occlusion_evidence(head, features: np.ndarray, mask: np.ndarray) -> np.ndarr
     batch = np.repeat(features[None], len(valid) + 1, axis=0)
     for row, t in enumerate(valid, start=1):
         batch[row, t] = 0.0  # an all-zero row is what the head's Masking skips
-    # predict_on_batch: traced once per batch size (usually T + 1 for every video), then ~15 ms
-    # for a GRU(64) over 32 frames, against ~120 ms for an eager call.
-    scores = np.asarray(keras.ops.convert_to_numpy(head.predict_on_batch(batch))).reshape(-1)
+    # An eager call (~120 ms for a GRU(64) over 32 frames): predict_on_batch would be ~15 ms once
+    # traced, but each head traced again for this batch shape, and with a few heads in one
+    # process (the demo, a search drawing explain.png) TensorFlow warns of excessive retracing.
+    scores = np.asarray(keras.ops.convert_to_numpy(head(batch, training=False))).reshape(-1)
     if len(valid) == 1:
         evidence[valid] = scores[0] - 0.5
     else:
