@@ -13,14 +13,13 @@ warm-up steps (graph tracing), round-robin so that drift hits both alike. ResNet
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
 import keras
 import numpy as np
 
-from clips import interleaved_times, table, training_steps
+from clips import interleaved_times, parse_training_arguments, table, training_arguments, training_steps
 from vidseq.augment import augment_face
 from vidseq.coatnet import build_coatnet
 
@@ -37,17 +36,9 @@ def trainer(model: keras.Model, batch_size: int, image_size: int, steps: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser = training_arguments(__doc__.splitlines()[0], steps=5, batch_size=32)
     parser.add_argument("--image-size", type=int, default=224)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--bf16", action="store_true", help="mixed_bfloat16 compute (GPU)")
-    args = parser.parse_args()
-    if args.bf16:
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
-
-    keras.utils.set_random_seed(0)
+    args = parse_training_arguments(parser)
     models = {"CoAtNet-0": build_coatnet("CoAtNet-0", args.image_size, num_classes=1, classifier_activation="sigmoid"),
               "ResNet50": resnet50(args.image_size)}
     fns = {name: trainer(m, args.batch_size, args.image_size, args.steps) for name, m in models.items()}

@@ -14,14 +14,13 @@ baseline bench_coatnet.py also uses) is fine-tuned the same way.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import warnings
 
 import keras
 import numpy as np
 
-from clips import interleaved_times, table, training_steps
+from clips import interleaved_times, parse_training_arguments, table, training_arguments, training_steps
 from vidseq.backbones import BACKBONES
 from vidseq.finetune import build_frame_classifier, set_phase
 
@@ -40,16 +39,7 @@ def trainer(name: str, phase: str, batch_size: int, steps: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--bf16", action="store_true", help="mixed_bfloat16 compute (GPU)")
-    args = parser.parse_args()
-    if args.bf16:
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
-
-    keras.utils.set_random_seed(0)
+    args = parse_training_arguments(training_arguments(__doc__.splitlines()[0], steps=3, batch_size=16))
     fns, params = {}, {}
     for name in MODELS:
         for phase in ("head", "fine_tune"):

@@ -115,3 +115,27 @@ def training_steps(model, size: tuple[int, int], batch_size: int, steps: int):
             loss = model.train_on_batch(images, labels)
         float(np.asarray(loss))  # wait for the device
     return run
+
+
+def training_arguments(description: str, steps: int, batch_size: int):
+    """The command line of a training-speed benchmark: --steps, --batch-size, --repeats, --bf16
+    (parse it with `parse_training_arguments`, which sets the precision policy)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--bf16", action="store_true", help="mixed_bfloat16 compute (GPU)")
+    return parser
+
+
+def parse_training_arguments(parser):
+    """Parsed arguments; with --bf16 Keras computes in mixed_bfloat16 from here on. Seeds Keras."""
+    import keras
+
+    args = parser.parse_args()
+    if args.bf16:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.utils.set_random_seed(0)
+    return args
