@@ -390,7 +390,7 @@ def _ffpp_rows(root: Path, compression: str) -> list[Row]:
     # A fake NNN_MMM shows both ids NNN and MMM, so both must stay in one split, and so must
     # every id linked to them by another fake or an official pair: group = connected
     # component of ids (union-find). With the official data each component is one pair.
-    components = _UnionFind()
+    components = UnionFind()
     for _, video_id in reals:
         components.add(video_id)
     for _, target, source in fakes:
@@ -438,7 +438,9 @@ def _read_ffpp_splits(root: Path) -> dict[frozenset[str], str]:
     return pair_split
 
 
-class _UnionFind:
+class UnionFind:
+    """Disjoint sets of strings (path halving): what a split must keep together."""
+
     def __init__(self) -> None:
         self._parent: dict[str, str] = {}
 

@@ -18,7 +18,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from vidseq.layouts import SPLITS
+from vidseq.layouts import SPLITS, UnionFind
 
 SPLIT_BY = ("identities", "group")
 EXCLUDED = "excluded"  # the split of a fake whose identities straddle splits
@@ -191,44 +191,24 @@ def _identity_units(identities: list[tuple], labels: np.ndarray, cap: float) -> 
     are merged too while the merged cluster holds at most `cap` videos: merging a big
     cluster (DFD's 28 actors are all linked) would leave nothing to split.
     """
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def unite(a: str, b: str) -> None:
-        parent[find(a)] = find(b)
-
+    hard = UnionFind()
     for ids, label in zip(identities, labels):
         for other in ids:
-            find(other)
+            hard.add(other)
             if label == 0:
-                unite(ids[0], other)
-    hard = {x: find(x) for x in parent}
+                hard.union(ids[0], other)
     size: dict[str, int] = {}
     for ids in identities:
-        size[hard[ids[0]]] = size.get(hard[ids[0]], 0) + 1
+        size[hard.find(ids[0])] = size.get(hard.find(ids[0]), 0) + 1
     # The fake links between hard units, merged while the merged cluster stays small.
-    soft = {u: u for u in size.keys() | set(hard.values())}
-
-    def soft_find(x: str) -> str:
-        while soft[x] != x:
-            soft[x] = soft[soft[x]]
-            x = soft[x]
-        return x
-
-    soft_size = {u: size.get(u, 0) for u in soft}
+    soft = UnionFind()
     for ids in identities:
         for other in ids[1:]:
-            a, b = soft_find(hard[ids[0]]), soft_find(hard[other])
-            if a != b and soft_size[a] + soft_size[b] <= cap:
-                soft[a] = b
-                soft_size[b] += soft_size[a]
-    return [[soft_find(hard[x]) for x in ids] for ids in identities]
+            a, b = soft.find(hard.find(ids[0])), soft.find(hard.find(other))
+            if a != b and size.get(a, 0) + size.get(b, 0) <= cap:
+                soft.union(a, b)  # b stays the root
+                size[b] = size.get(a, 0) + size.get(b, 0)
+    return [[soft.find(hard.find(x)) for x in ids] for ids in identities]
 
 
 def _greedy(counts: np.ndarray, rows: np.ndarray, targets: dict, order: np.ndarray) -> np.ndarray:
