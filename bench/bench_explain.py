@@ -3,14 +3,14 @@
 A demo dataset of 8 clips (`make_demo_dataset`), a GRU head trained on MobileNetV2
 (`weights="random"`, face crops, 32 frames, 5 epochs), then for each clip, round-robin:
   - `predict_video` (P(fake) only; loads the run's model on every call, as the API does),
-  - the same scoring with the model loaded once (`_score_videos`), as explain_video scores,
+  - the same scoring with the model loaded once (`scoring.score_tracks`), as explain_video scores,
   - `explain_video(model=...)` with heatmaps off (frames, boxes, per-frame evidence),
   - `explain_video(model=...)` with heatmaps on (+ Grad-CAM through the backbone on all 32 crops),
   - `explain_video(..., heatmap_frames=8 frames)`, as explain.png does.
 explain.png's cost at the end of a run (first Grad-CAM call: traced), warm, and the backbone
 build it needs where the run's process never built one.
 Warm: caches filled and every graph traced by one untimed call each first. Also the cost
-that `explain.png` adds to a run (`_plot_explanations`).
+that `explain.png` adds to a run (`scoring.plot_run_explanations`).
 
     python bench/bench_explain.py [--frames 32] [--repeats 2]
 """
@@ -28,7 +28,7 @@ import pandas as pd
 
 import model_builder
 from clips import interleaved_times, table
-from vidseq import backbones, explain
+from vidseq import backbones, explain, runs, scoring
 from vidseq.demo_data import make_demo_dataset
 
 
@@ -48,20 +48,20 @@ def main() -> None:
     run = root / "runs" / "gru"
     model = model_builder.load_classifier(run)
     videos = sorted(str(p) for p in (root / "data").rglob("*.mp4"))
-    config = model_builder._read_config(run)
+    config = runs.run_config(run)
     shown = explain.shown_frames(args.frames, 8)
     scores = pd.read_csv(run / "scores.csv")
     started = time.perf_counter()  # as at the end of a run: backbone built, Grad-CAM step not yet traced
-    model_builder._plot_explanations(run, model, scores, args.frames)
+    scoring.plot_run_explanations(run, model, scores)
     first_plot = time.perf_counter() - started
-    backbones._BUILT.clear()
+    backbones.clear_cache()
     started = time.perf_counter()
     backbones.build_backbone("MobileNetV2", "random")
     build = time.perf_counter() - started
     fns = {
         "predict_video": lambda: [model_builder.predict_video(v, run) for v in videos],
         "P(fake) only, model loaded once (what explain_video does to score)": lambda: [
-            model_builder._score_videos(run, config, [v], model) for v in videos],
+            scoring.score_tracks(run, config, [v], model) for v in videos],
         "explain_video, heatmaps off": lambda: [model_builder.explain_video(v, run, model=model) for v in videos],
         "explain_video, heatmaps on (all frames)": lambda: [
             model_builder.explain_video(v, run, model=model, heatmaps=True) for v in videos],
@@ -77,7 +77,7 @@ def main() -> None:
         per_video = statistics.median(seconds) / len(videos)
         rows.append([name, f"{per_video:.2f}", f"{per_video / base:.2f}x"])
     started = time.perf_counter()
-    model_builder._plot_explanations(run, model, scores, args.frames)
+    scoring.plot_run_explanations(run, model, scores)
     rows.append(["explain.png, 2 videos x 8 heatmaps + plot, warm", f"{time.perf_counter() - started:.2f} (total)", ""])
     rows.append(["explain.png at the end of a run (Grad-CAM step traced then)", f"{first_plot:.2f} (total)", ""])
     rows.append(["+ building the backbone, where the run's process had not (all embeddings cached)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,10 @@ import numpy as np
 import pytest
 
 from vidseq.video_io import write_video
+
+BACKBONE = "MobileNetV2"
+RUN = dict(weights="random", epochs=3, learning_rate=1e-3, batch_size=4, rnn_units=(8,), val_size=0.25,
+           test_size=0.25, verbose=0)
 
 
 def make_frames(num_frames: int, height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
@@ -39,6 +44,12 @@ def decode_all(path) -> np.ndarray:
         frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     cap.release()
     return np.stack(frames)
+
+
+def embed(paths, num_frames=6, **kwargs):
+    import model_builder  # here, not above: the tests that need no TensorFlow stay free of it
+
+    return model_builder.embed_videos(paths, num_frames, BACKBONE, weights="random", **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +94,15 @@ def cache_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def good_paths(dataset):
     return sorted(str(p) for p in dataset.rglob("*_*.mp4"))
+
+
+@pytest.fixture(scope="session")
+def finished_run(dataset, cache_dir, tmp_path_factory):
+    import model_builder
+
+    save_dir = tmp_path_factory.mktemp("runs")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labels, model, (loss, acc) = model_builder.train_test_classifier(
+            dataset, 6, BACKBONE, cache_dir=cache_dir, save_dir=save_dir, run_name="first", seed=3, **RUN)
+    return save_dir / "first", labels, model, loss, acc

@@ -15,7 +15,7 @@ from conftest import make_frames, require
 
 import model_builder
 import util
-from vidseq import cli, coatnet
+from vidseq import cli, coatnet, scoring
 from vidseq.demo_data import render_clip
 from vidseq.faces import FaceCrop
 from vidseq.video_io import write_video
@@ -78,7 +78,7 @@ def test_explain_video_uses_the_model_it_is_given(save_dir, good_paths, tmp_path
     """The app loads a run's model once and passes it: no reload per video."""
     run = save_dir / "tiny"
     model = model_builder.load_classifier(run)
-    monkeypatch.setattr(model_builder, "load_classifier", lambda *a: pytest.fail("reloaded the run's model"))
+    monkeypatch.setattr(scoring, "load_classifier", lambda *a: pytest.fail("reloaded the run's model"))
     result = model_builder.explain_video(good_paths[1], run, cache_dir=tmp_path, model=model)
     assert 0 <= result["score"] <= 1
 

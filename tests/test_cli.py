@@ -168,11 +168,10 @@ def test_max_faces_flag(dataset, capsys):
 
 def test_every_training_option_has_a_flag():
     """What train_test_classifier takes, `vidseq train` can set (callbacks are Python objects)."""
-    import model_builder
-    from vidseq import seed_compat
+    from vidseq.config import COATNET, FINETUNE, SEQUENCE, family_options
 
-    options = (set(model_builder.RUN_OPTIONS) | set(model_builder.HEAD_OPTIONS) | set(model_builder.IMAGE_RUN_OPTIONS)
-               | set(seed_compat.TRAINING_OPTIONS)) - {"callbacks", "verbose"}
+    options = (set(family_options(SEQUENCE)) | set(family_options(COATNET)) | set(family_options(FINETUNE))
+               ) - {"callbacks", "verbose"}
     parser = cli.command_parser(cli.build_parser(), "train")
     assert options - {a.dest for a in parser._actions} == set()
     args = parser.parse_args(["data", "--optimizer", "sgd", "--momentum", "0.5", "--nesterov", "--no-early-stopping",

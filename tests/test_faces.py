@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import util
-from vidseq import faces
+from vidseq import faces, sampling
 from vidseq.demo_data import FACE_BOXES, load_photo, plan_clip, render_clip
 from vidseq.faces import FaceCrop, crop_face, iou, track_face, track_faces
 from vidseq.video_io import write_video
@@ -50,7 +50,7 @@ def test_crop_is_centred_on_the_face_not_the_frame(face_video):
 
 def test_cache_hit_skips_detection(face_video, tmp_path, monkeypatch):
     first, _ = util.read_frames(face_video, 6, face_crop=True, cache_dir=tmp_path)
-    monkeypatch.setattr(util, "detect_faces", lambda *a, **k: pytest.fail("detected again despite the cache"))
+    monkeypatch.setattr(sampling, "detect_faces", lambda *a, **k: pytest.fail("detected again despite the cache"))
     again, _ = util.read_frames(face_video, 6, face_crop=True, cache_dir=tmp_path)
     np.testing.assert_array_equal(first, again)
 
@@ -266,14 +266,14 @@ def test_predict_and_explain_score_every_face_and_keep_the_highest(two_people, t
     import keras
 
     import model_builder
-    from vidseq import backbones
+    from vidseq import backbones, extract
 
     path, _ = two_people
     face = FaceCrop(max_faces=2)
     config = dict(img_model_name="MobileNetV2", weights="random", weights_identity=backbones.weights_identity("random"),
                   num_frames=8, strategy="uniform", seed=42, face_crop=face.key(), cache_dir=str(tmp_path / "cache"))
-    features = [model_builder._embed([path], 8, "MobileNetV2", "random", tmp_path / "cache", face, 8, "raise",
-                                     "uniform", 42, 1, quiet=True, track=k)[0][0].mean(axis=0) for k in (0, 1)]
+    features = [extract.embed_with_skips([path], 8, "MobileNetV2", "random", tmp_path / "cache", face, 8, "raise",
+                                         "uniform", 42, 1, quiet=True, track=k)[0][0].mean(axis=0) for k in (0, 1)]
     # A linear head that, by construction, finds the second face (track 1) the more fake one.
     inputs = keras.Input((8, features[0].size))
     head = keras.layers.Dense(1, activation="sigmoid")

@@ -11,6 +11,7 @@ import pytest
 import model_builder
 from test_distribution import train_on_one_and_two_devices, twelve_videos  # noqa: F401 (fixture)
 from vidseq import backbones, cli, finetune
+from vidseq.config import RunConfig
 from vidseq.demo_data import make_demo_dataset
 from vidseq.frame_dataset import FrameDataset
 
@@ -91,13 +92,14 @@ def test_phases_train_the_head_then_exactly_the_unfrozen_layers(tmp_path):
     backbone = model.get_layer(finetune.BACKBONE_LAYER)
     snapshots = []  # backbone and head weights at the start of each phase (each compiles first)
 
-    def compile(m, opts):
+    def compile(m, train):
         snapshots.append((_weights_by_layer(backbone), [w.numpy() for w in m.get_layer("head").weights],
-                          opts["learning_rate"]))
-        m.compile(keras.optimizers.Adam(opts["learning_rate"]), "binary_crossentropy")
+                          train.learning_rate))
+        m.compile(keras.optimizers.Adam(train.learning_rate), "binary_crossentropy")
 
-    opts = dict(warmup_epochs=1, epochs=1, learning_rate=1e-2, fine_tune_learning_rate=None, trainable_layers=20)
-    fit = finetune.fit_phases(model, train, val, opts, compile, callbacks=[])
+    config = RunConfig.from_options(4, "MobileNetV2", fine_tune=True, weights="random", warmup_epochs=1, epochs=1,
+                                    learning_rate=1e-2, fine_tune_learning_rate=None, trainable_layers=20)
+    fit = finetune.fit_phases(model, train, val, config, compile, callbacks=[])
     final = _weights_by_layer(backbone)
     (start, head0, rate1), (warm, head1, rate2) = snapshots
     assert (rate1, rate2) == (1e-2, 1e-3)  # the second phase at learning_rate / 10

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 import model_builder
-import util
-from vidseq import augment, cli
+from vidseq import augment, cli, extract
 from vidseq.demo_data import make_demo_dataset
 from vidseq.faces import face_settings
 from vidseq.frame_dataset import FrameDataset, video_scores
@@ -131,9 +130,9 @@ def test_coatnet_run_from_the_cli(demo_faces, tmp_path, capsys, monkeypatch):
 
     # The crops were cached once per video; a second pass reads none of the videos.
     assert len(list((cache / "crops").rglob("*.npy"))) == 16
-    monkeypatch.setattr(util, "read_frames_and_face", lambda *a, **k: pytest.fail("re-read a cached video"))
+    monkeypatch.setattr(extract, "read_frames_and_face", lambda *a, **k: pytest.fail("re-read a cached video"))
     paths = pd.read_csv(run_dir / "splits.csv").path
-    files, errors, _ = model_builder._cache_crops(paths, 3, 64, face_settings(True), cache, "uniform", 42)
+    files, errors, _ = extract.cache_crops(paths, 3, 64, face_settings(True), cache, "uniform", 42)
     assert all(f is not None for f in files) and not errors
     monkeypatch.undo()
 

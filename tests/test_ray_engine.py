@@ -11,8 +11,9 @@ import psutil
 import pytest
 
 import model_builder
+import util
 from conftest import require
-from vidseq import backbones, ray_engine
+from vidseq import backbones, extract, ray_engine
 from vidseq.demo_data import make_demo_dataset
 
 ray = require("ray")
@@ -53,14 +54,14 @@ def test_ray_equals_local_and_fills_the_same_cache(local_ray, face_videos, tmp_p
 
     # A local call after the Ray run is a pure cache read: no backbone, no decoding.
     monkeypatch.setattr(backbones, "build_backbone", lambda *a: pytest.fail("built a backbone on a cache hit"))
-    monkeypatch.setattr(model_builder.util, "read_frames_and_face", lambda *a, **k: pytest.fail("decoded a video"))
+    monkeypatch.setattr(extract, "read_frames_and_face", lambda *a, **k: pytest.fail("decoded a video"))
     readable = [p for p in face_videos if "broken" not in p]  # unreadable files are never cached
     again, _ = model_builder.embed_videos(readable, **SETTINGS, face_crop=True, cache_dir=tmp_path)
     np.testing.assert_array_equal(again, on_ray[0][[face_videos.index(p) for p in readable]])
 
 
 def test_ray_raises_on_a_bad_video_like_local(local_ray, face_videos, tmp_path):
-    with pytest.raises(model_builder.util.VideoReadError, match="broken.mp4"):
+    with pytest.raises(util.VideoReadError, match="broken.mp4"):
         model_builder.embed_videos(face_videos, **{**SETTINGS, "on_error": "raise"}, cache_dir=tmp_path, engine="ray")
 
 

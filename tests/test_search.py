@@ -9,8 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import model_builder
-import util
-from vidseq import cli, plots
+from vidseq import cli, extract, plots, search, training
 
 BACKBONE = "MobileNetV2"
 COMMON = dict(weights="random", epochs=2, learning_rate=1e-3, batch_size=4, val_size=0.25, test_size=0.25)
@@ -25,7 +24,7 @@ COMMON = dict(weights="random", epochs=2, learning_rate=1e-3, batch_size=4, val_
     ({}, [{}]),
 ])
 def test_head_choices_expand(head, expected):
-    assert model_builder._expand_head(head) == expected
+    assert search.expand_head(head) == expected
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +32,16 @@ def searched(dataset, cache_dir, tmp_path_factory):
     """A 2 x 2 search; returns (save_dir, table, good videos read per frame count)."""
     save_dir = tmp_path_factory.mktemp("search")
     reads = []
-    real_read = util.read_frames_and_face
-    util.read_frames_and_face = lambda path, n, *a, **k: reads.append((path, n)) or real_read(path, n, *a, **k)
-    real_plot = model_builder._plot_explanations
+    real_read = extract.read_frames_and_face
+    extract.read_frames_and_face = lambda path, n, *a, **k: reads.append((path, n)) or real_read(path, n, *a, **k)
+    real_plot = training.plot_run_explanations
 
     def plot(*args, **kwargs):  # explain.png reads its two videos' crops again: a picture, not embedding
         before = len(reads)
         real_plot(*args, **kwargs)
         del reads[before:]
 
-    model_builder._plot_explanations = plot
+    training.plot_run_explanations = plot
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -50,8 +49,8 @@ def searched(dataset, cache_dir, tmp_path_factory):
                                          heads=[{"rnn": None}, {"rnn": "gru", "rnn_units": [8]}],
                                          save_dir=save_dir, cache_dir=cache_dir, **COMMON)
     finally:
-        util.read_frames_and_face = real_read
-        model_builder._plot_explanations = real_plot
+        extract.read_frames_and_face = real_read
+        training.plot_run_explanations = real_plot
     return save_dir, table, reads
 
 
@@ -67,7 +66,7 @@ def test_search_trains_every_combination_once_sharing_embeddings(searched):
 
 def test_search_resumes_and_samples(searched, dataset, cache_dir, monkeypatch):
     save_dir, table, _ = searched
-    monkeypatch.setattr(model_builder, "train_test_classifier", lambda *a, **k: pytest.fail("retrained a finished run"))
+    monkeypatch.setattr(search, "train_test_classifier", lambda *a, **k: pytest.fail("retrained a finished run"))
     grid = dict(num_frames=[3, 5], img_model_names=[BACKBONE], heads=[{"rnn": None}, {"rnn": "gru", "rnn_units": [8]}])
     again = model_builder.search(dataset, **grid, save_dir=save_dir, cache_dir=cache_dir, **COMMON)
     assert sorted(again.run) == sorted(table.run)
@@ -145,7 +144,7 @@ def test_plots_return_figures_and_write_pngs(tmp_path):
 def test_run_identity_ignores_where_and_how_a_run_is_computed(dataset):
     """A search resumed with another cache, save dir or device layout skips its finished runs."""
     _, _, opts = model_builder.check_run_options(6, "MobileNetV2", {})
-    name = model_builder._search_run_name(dataset, 6, "MobileNetV2", opts)
+    name = search.search_run_name(dataset, 6, "MobileNetV2", opts)
     moved = {**opts, "cache_dir": "/elsewhere", "save_dir": "other", "distribution": "data_parallel", "verbose": 0}
-    assert model_builder._search_run_name(dataset, 6, "MobileNetV2", moved) == name
-    assert model_builder._search_run_name(dataset, 6, "MobileNetV2", {**opts, "seed": 7}) != name
+    assert search.search_run_name(dataset, 6, "MobileNetV2", moved) == name
+    assert search.search_run_name(dataset, 6, "MobileNetV2", {**opts, "seed": 7}) != name

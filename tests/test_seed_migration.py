@@ -19,8 +19,11 @@ import pytest
 from keras.callbacks import EarlyStopping, ReduceLROnPlateau
 
 import model_builder
+import util
 import vidseq
 from conftest import write_folders_dataset
+from vidseq import search, seed_compat, training
+from vidseq.config import RunConfig
 from vidseq.seed_compat import SEED_ALIASES, TRAINING_OPTIONS
 
 OFFLINE = dict(weights="random", epochs=2)  # all a seed user adds offline; 2 epochs keep tier 1 fast
@@ -181,8 +184,7 @@ def test_estop_none_turns_early_stopping_off(workdir, tmp_path, monkeypatch):
 
 
 def test_default_early_stopping_is_recorded():
-    _, _, opts = model_builder.check_run_options(6, "MobileNetV2", {"patience": 4})
-    config = model_builder.seed_compat.training_config(opts)
+    config = seed_compat.training_config(RunConfig.from_options(6, "MobileNetV2", patience=4).train)
     assert config["early_stopping"] == dict(monitor="val_loss", mode="auto", min_delta=0.0, patience=4, baseline=None,
                                             restore_best_weights=True, start_from_epoch=0)
     assert config["reduce_lr"] is None and config["momentum"] is None
@@ -215,9 +217,9 @@ def test_bad_seed_options_fail_before_any_video(tmp_path, options, match):
 
 def test_sgd_momentum_and_nesterov_reach_the_optimizer():
     def optimizer(**options):
-        _, _, opts = model_builder.check_run_options(4, "MobileNetV2", options)
+        config = RunConfig.from_options(4, "MobileNetV2", **options)
         model = model_builder.build_classifier(4, 6, rnn=None)
-        model_builder._compile(model, opts, steps_per_epoch=2)
+        training.compile_model(model, config.train, steps_per_epoch=2)
         return model.optimizer
 
     sgd = optimizer(optimizer_name="sgd", momentum=0.5, nesterov=True)
@@ -248,10 +250,10 @@ def test_new_options_at_their_defaults_keep_search_run_names(workdir):
     _, _, opts = model_builder.check_run_options(6, "MobileNetV2", {})
     before = {k: v for k, v in opts.items() if k not in TRAINING_OPTIONS}
     data = workdir / "data" / "DFD"
-    assert model_builder._search_run_name(data, 6, "MobileNetV2", opts) == \
-        model_builder._search_run_name(data, 6, "MobileNetV2", before)
-    assert model_builder._search_run_name(data, 6, "MobileNetV2", {**opts, "early_stopping": None}) != \
-        model_builder._search_run_name(data, 6, "MobileNetV2", opts)
+    assert search.search_run_name(data, 6, "MobileNetV2", opts) == \
+        search.search_run_name(data, 6, "MobileNetV2", before)
+    assert search.search_run_name(data, 6, "MobileNetV2", {**opts, "early_stopping": None}) != \
+        search.search_run_name(data, 6, "MobileNetV2", opts)
 
 
 # --------------------------------------------------------------------------- the app's classifier call
@@ -310,7 +312,7 @@ def test_classifier_refuses_a_bare_keras_file_and_other_settings(app_run, tmp_pa
 def test_check_facades_finds_vidseqs_and_names_a_shadowing_seed_file(tmp_path):
     found = vidseq.check_facades()
     assert set(found) == {"util", "model_builder"}
-    assert found["util"] == str(Path(model_builder.util.__file__).resolve())
+    assert found["util"] == str(Path(util.__file__).resolve())
     (tmp_path / "util.py").write_text("import os\nimport cv2\n\ndef extract_frames(video_path, img_size=(224,224), "
                                       "num_frames=5):\n    pass\n")
     run = subprocess.run([sys.executable, "-c", "import vidseq; vidseq.check_facades()"], cwd=tmp_path,

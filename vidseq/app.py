@@ -8,7 +8,7 @@
   the face boxes the run cropped, the face track scored, every frame's evidence, Grad-CAM
   heatmaps on the crops (a checkbox: computed only when asked), and for CoAtNet runs the
   score of every frame.
-- Runs: the leaderboard of `model_builder.compare_saved_models`, then one run's config,
+- Runs: the leaderboard of `vidseq.leaderboard.compare_saved_models`, then one run's config,
   metrics, learning curves and ROC.
 
 TensorFlow loads on first use, once per server, and each run's model once. An uploaded video is written to a temporary
@@ -35,6 +35,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from vidseq.faces import FaceCrop, crop_face
+from vidseq.leaderboard import compare_saved_models
+from vidseq.runs import load_classifier
 from vidseq.video_io import TruncatedVideoError
 
 VIDEO_TYPES = ("mp4", "avi", "mov", "mkv", "webm")
@@ -69,11 +71,11 @@ def main(save_dir: str, data_dir: str | None = None) -> None:
 
 
 @st.cache_resource(show_spinner="Loading TensorFlow ...")
-def _model_builder():
+def _scoring():
     # Imported here, once per server: TensorFlow takes seconds to import.
-    import model_builder
+    from vidseq import scoring
 
-    return model_builder
+    return scoring
 
 
 def _runs_stamp(save_dir: str) -> tuple:
@@ -86,7 +88,7 @@ def _leaderboard(save_dir: str, stamp: tuple) -> tuple[pd.DataFrame, list[str]]:
     """`compare_saved_models` and the warnings it gave (unreadable run folders)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table = _model_builder().compare_saved_models(save_dir)
+        table = compare_saved_models(save_dir)
     return table, [str(w.message) for w in caught]
 
 
@@ -185,16 +187,17 @@ def _explain_file(path: str, mtime: int, run_dir: str, run_stamp: int, heatmaps:
 def _explain(video, run_dir: str, **kwargs) -> dict:
     """explain_video; a truncated file is scored on the frames that decode, and says so (`truncated`)."""
     try:
-        return {**_model_builder().explain_video(video, run_dir, **kwargs), "truncated": None}
+        return {**_scoring().explain_video(video, run_dir, **kwargs), "truncated": None}
     except TruncatedVideoError as err:
-        return {**_model_builder().explain_video(video, run_dir, truncated="keep", **kwargs),
+        return {**_scoring().explain_video(video, run_dir, truncated="keep", **kwargs),
                 "truncated": f"{err.decoded} of the {err.declared} frames its container declares decode"}
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's model ...")
 def _model(run_dir: str, run_stamp: int):
     """A run's model, loaded once per server (reloaded when its model.keras changes)."""
-    return _model_builder().load_classifier(run_dir)
+    _scoring()  # TensorFlow, imported once behind a spinner
+    return load_classifier(run_dir)
 
 
 def show_result(name: str, explain: Callable[[], dict], margin: float) -> None:

@@ -154,6 +154,13 @@ def build_backbone(name: str, weights: Any = "imagenet") -> Any:
     return _BUILT[key]
 
 
+def clear_cache() -> None:
+    """Forget the backbones this process built and what "auto" resolved to: the next
+    `build_backbone` builds afresh (same seed, same weights; a benchmark's cold start)."""
+    _BUILT.clear()
+    _AUTO.clear()
+
+
 def new_backbone(name: str, weights: Any = "imagenet", layer_name: str | None = None) -> Any:
     """A fresh backbone `name` (not the shared one `build_backbone` keeps): one to train.
 

@@ -94,3 +94,8 @@ class DiskCache:
     def save_json(self, key: str, obj: Any) -> None:
         if self.root is not None:
             write_json(self._file(key, ".json"), obj)
+
+
+def default_cache_dir() -> Path:
+    """`$VIDSEQ_CACHE`, else `~/.cache/vidseq`: embeddings are shared by every run."""
+    return Path(os.environ.get("VIDSEQ_CACHE", Path.home() / ".cache" / "vidseq"))

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vidseq.quiet import import_keras_quietly
+
+import_keras_quietly()  # before Keras loads: TensorFlow's start-up lines stay hidden
 import keras
 import numpy as np
 from keras import layers, ops

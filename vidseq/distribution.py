@@ -10,6 +10,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from vidseq.quiet import import_keras_quietly
+
+import_keras_quietly()  # before Keras loads: TensorFlow's start-up lines stay hidden
 import keras
 import numpy as np
 

@@ -21,15 +21,21 @@ backbone learned.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from vidseq.quiet import import_keras_quietly
+
+import_keras_quietly()  # before Keras loads: TensorFlow's start-up lines stay hidden
 import keras
 from keras import layers
 
 from vidseq import backbones
-from vidseq.checks import check_int
+
+if TYPE_CHECKING:
+    from vidseq.config import RunConfig, TrainConfig
 
 BACKBONE_LAYER = "backbone"
 HEAD_NAME = "finetune"  # the model's name: the run's "head" in the leaderboard and run names
@@ -97,56 +103,32 @@ class _History:
             self.history.setdefault(key, []).extend(values)
 
 
-def fit_phases(model: keras.Model, train, val, opts: dict, compile: Callable[[keras.Model, dict], None],
+def fit_phases(model: keras.Model, train, val, config: RunConfig, compile: Callable[[keras.Model, TrainConfig], None],
                callbacks: list, verbose: int = 0) -> _History:
     """Phase 1: `warmup_epochs` epochs of the head alone at `learning_rate` (no callbacks).
     Phase 2: up to `epochs` epochs with the top `trainable_layers` unfrozen at
     `fine_tune_learning_rate`, with `callbacks` (early stopping: best phase-2 weights kept).
-    `compile(model, opts)` compiles with the phase's options. Returns the joined history."""
+    `compile(model, train_config)` compiles with the phase's settings. Returns the joined history."""
     history = _History()
-    warmup = opts["warmup_epochs"]
+    warmup = config.train.warmup_epochs
     # Each phase compiles its own schedule; "cosine" decays over the phase, without a warm-up.
     if warmup:
         set_phase(model, "head")
-        compile(model, {**opts, "epochs": warmup, "warmup_epochs": 0})
+        compile(model, dataclasses.replace(config.train, epochs=warmup, warmup_epochs=0))
         history.extend(model.fit(train, validation_data=val, epochs=warmup, verbose=verbose).history)
-    set_phase(model, "fine_tune", opts["trainable_layers"])
-    compile(model, {**opts, "learning_rate": fine_tune_rate(opts), "warmup_epochs": 0})
-    history.extend(model.fit(train, validation_data=val, initial_epoch=warmup, epochs=warmup + opts["epochs"],
+    set_phase(model, "fine_tune", config.image.trainable_layers)
+    compile(model, dataclasses.replace(config.train, learning_rate=config.fine_tune_rate, warmup_epochs=0))
+    history.extend(model.fit(train, validation_data=val, initial_epoch=warmup, epochs=warmup + config.train.epochs,
                              verbose=verbose, callbacks=callbacks).history)
     return history
 
 
-def fine_tune_rate(opts: dict) -> float:
-    """The second phase's learning rate: `fine_tune_learning_rate`, else `learning_rate / 10`."""
-    rate = opts.get("fine_tune_learning_rate")
-    return opts["learning_rate"] / 10 if rate is None else rate
-
-
-def check_options(name: str, opts: dict) -> None:
-    """Validate the fine-tuning options of `opts` (before any video is read)."""
-    backbones.check_weights(opts["weights"], name)
-    if opts["trainable_layers"] is not None:
-        check_int("trainable_layers", opts["trainable_layers"], 1)
-    check_int("warmup_epochs", opts["warmup_epochs"], 0)
-    rate = opts["fine_tune_learning_rate"]
-    if rate is not None and (not isinstance(rate, float) or not 0 < rate < 1):
-        raise ValueError(f"Received: fine_tune_learning_rate={rate!r}. Expected None (learning_rate / 10) or a "
-                         "float in (0, 1).")
-    dropout = opts["dropout"]
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"Received: dropout={dropout!r}. Expected a float in [0, 1).")
-
-
-def config_entries(name: str, weights: Any, opts: dict) -> dict:
-    """What config.json records of a fine-tuned run, beyond the common options."""
+def recorded_entries(name: str, weights: Any) -> dict:
+    """What config.json records of a fine-tuned run beyond its options: the backbone and its starting weights."""
     spec = backbones.get_spec(name)
-    return dict(
-        fine_tune=True, trainable_layers=opts["trainable_layers"], fine_tune_learning_rate=fine_tune_rate(opts),
-        dropout=opts["dropout"], feature_dim=spec.feature_dim, image_size=spec.input_size[0],
-        weights=weights if weights in backbones.WEIGHT_KEYWORDS else str(Path(weights).resolve()),
-        weights_identity=backbones.weights_identity(weights), backbone_layer=BACKBONE_LAYER,
-    )
+    return dict(feature_dim=spec.feature_dim, image_size=spec.input_size[0],
+                weights=weights if weights in backbones.WEIGHT_KEYWORDS else str(Path(weights).resolve()),
+                weights_identity=backbones.weights_identity(weights), backbone_layer=BACKBONE_LAYER)
 
 
 def load_backbone(run_dir: str | os.PathLike, name: str | None = None) -> keras.Model:

@@ -11,6 +11,9 @@ import math
 import os
 from typing import Sequence
 
+from vidseq.quiet import import_keras_quietly
+
+import_keras_quietly()  # before Keras loads: TensorFlow's start-up lines stay hidden
 import keras
 import numpy as np
 

@@ -9,15 +9,15 @@ split keeps together), `split` is the dataset's official split where it has one.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import pandas as pd
 
+from vidseq.identities import IdentityMap, UnionFind, apply_identities, identities_from_name, identity_tuple
 from vidseq.video_io import VIDEO_EXTENSIONS
 
 COLUMNS = ("path", "label", "identities", "group", "split", "dataset")
@@ -48,20 +48,7 @@ FFPP_FAKE_NAME = re.compile(r"(?P<target>[^_]+)_(?P<source>[^_]+)")
 CELEB_REAL_NAME = re.compile(r"(?P<identity>[^_]+)_[^_]+")
 CELEB_FAKE_NAME = re.compile(r"(?P<target>[^_]+)_(?P<source>[^_]+)_[^_]+")
 
-# File names the datasets use, recognised in plain real/ + fake/ folders too (where the
-# seed toolkit's users keep DFD and Celeb-DF): the identities they name, target first.
-NAMED_IDENTITIES = (
-    re.compile(r"(?P<target>\d{2})_(?P<source>\d{2})__.+__[^_]+"),  # DFD fake: TT_SS__scene__HASH
-    re.compile(r"(?P<target>\d{2})__.+"),  # DFD real: AA__scene
-    re.compile(r"(?P<target>\d{3})_(?P<source>\d{3})"),  # FF++ fake: NNN_MMM
-    re.compile(r"(?P<target>\d{3})"),  # FF++ real: NNN
-    re.compile(r"(?P<target>id\d+)_(?P<source>id\d+)_\d+"),  # Celeb-DF fake: idT_idS_NNNN
-    re.compile(r"(?P<target>id\d+)_\d+"),  # Celeb-DF real: idT_NNNN
-)
-IDENTITY_SEPARATORS = re.compile(r"[\s;|]+")
-
 Row = dict[str, object]
-IdentityMap = str | os.PathLike | Callable[[str], Iterable[str]] | None
 
 
 def discover_videos(
@@ -177,54 +164,8 @@ def discover_videos(
     videos["label"] = videos["label"].astype("int64")
     _check_both_classes(videos, root)
     if identities is not None:
-        _apply_identities(videos, identities, root)
+        apply_identities(videos, identities, root)
     return videos
-
-
-def _apply_identities(videos: pd.DataFrame, identities: IdentityMap, root: Path) -> None:
-    """Override `identities` (and `group`) from a user's CSV file or function, in place."""
-    if callable(identities):
-        given = {path: _identity_tuple(identities(path), f"identities({path!r})") for path in videos.path}
-    else:
-        given = _read_identity_file(Path(identities).expanduser(), root)
-        missing = sorted(set(given) - set(videos.path))
-        if missing:
-            raise ValueError(
-                f"Received: identities={str(identities)!r}, which names {len(missing)} file(s) that are not "
-                f"videos found under {str(root)!r}, e.g. {missing[:3]}. Expected paths relative to the data "
-                "directory (or absolute) of discovered videos."
-            )
-    for i, path in videos.path.items():
-        if path in given:
-            videos.at[i, "identities"] = given[path]
-            videos.at[i, "group"] = given[path][0]
-
-
-def _read_identity_file(path: Path, root: Path) -> dict[str, tuple[str, ...]]:
-    if not path.is_file():
-        raise FileNotFoundError(f"Received: identities={str(path)!r}, which is not a file. Expected a CSV "
-                                "file with columns file,identities.")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        if not {"file", "identities"} <= set(reader.fieldnames or ()):
-            raise ValueError(f"Received: identities={str(path)!r} with columns {reader.fieldnames}. "
-                             "Expected columns file,identities.")
-        given = {}
-        for number, row in enumerate(reader, start=2):
-            file = Path(row["file"].strip()).expanduser()
-            file = file if file.is_absolute() else root / file
-            given[str(file.resolve())] = _identity_tuple(
-                IDENTITY_SEPARATORS.split((row["identities"] or "").strip()), f"{str(path)!r} line {number}")
-    return given
-
-
-def _identity_tuple(names: Iterable[str], where: str) -> tuple[str, ...]:
-    """Identities as a tuple of non-empty strings, order kept, duplicates dropped."""
-    names = tuple(dict.fromkeys(str(n).strip() for n in ([names] if isinstance(names, str) else names)))
-    names = tuple(n for n in names if n)
-    if not names:
-        raise ValueError(f"{where}: received no identity. Expected at least one name.")
-    return names
 
 
 def _find_layouts(root: Path) -> list[tuple[str, Path]]:
@@ -310,21 +251,6 @@ def _folder_rows(root: Path) -> list[Row]:
     return rows
 
 
-def identities_from_name(stem: str) -> tuple[str, ...]:
-    """The identities a FaceForensics++/DFD or Celeb-DF file name names, else the stem itself.
-
-    >>> identities_from_name("07_20__talking_against_wall__KV6Q7D6C"), identities_from_name("id0_id1_0000")
-    (('07', '20'), ('id0', 'id1'))
-    >>> identities_from_name("13__walk_down_hall_angry"), identities_from_name("clip_7")
-    (('13',), ('clip_7',))
-    """
-    for pattern in NAMED_IDENTITIES:
-        match = pattern.fullmatch(stem)
-        if match:
-            return tuple(name for name in match.groupdict().values() if name)
-    return (stem,)
-
-
 def _in_hidden_dir(path: Path, top: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(top).parts[:-1])
 
@@ -371,7 +297,7 @@ def _dfd_rows(root: Path, compression: str) -> list[Row]:
     fake_dir = root / "manipulated_sequences" / DFD_METHOD / compression / "videos"
     for path in _videos_in(fake_dir):
         match = _parse_name(DFD_FAKE_NAME, path, "<target>_<source>__<scene>__<id>")
-        rows.append(_row(path, 1, _identity_tuple((match["target"], match["source"]), str(path)), "", "dfd"))
+        rows.append(_row(path, 1, identity_tuple((match["target"], match["source"]), str(path)), "", "dfd"))
     return rows
 
 
@@ -405,7 +331,7 @@ def _ffpp_rows(root: Path, compression: str) -> list[Row]:
     ]
     for path, target, source in fakes:
         split = pair_split.get(frozenset((target, source)), "")
-        rows.append(_row(path, 1, _identity_tuple((target, source), str(path)), split, "ffpp", group[target]))
+        rows.append(_row(path, 1, identity_tuple((target, source), str(path)), split, "ffpp", group[target]))
     return rows
 
 
@@ -438,38 +364,6 @@ def _read_ffpp_splits(root: Path) -> dict[frozenset[str], str]:
     return pair_split
 
 
-class UnionFind:
-    """Disjoint sets of strings (path halving): what a split must keep together."""
-
-    def __init__(self) -> None:
-        self._parent: dict[str, str] = {}
-
-    def add(self, item: str) -> None:
-        self._parent.setdefault(item, item)
-
-    def find(self, item: str) -> str:
-        self.add(item)
-        while self._parent[item] != item:
-            self._parent[item] = self._parent[self._parent[item]]  # path halving
-            item = self._parent[item]
-        return item
-
-    def union(self, a: str, b: str) -> None:
-        self._parent[self.find(a)] = self.find(b)
-
-    def keys(self) -> dict[str, str]:
-        """Item -> its component's key "min_max" ("min" alone for a single item)."""
-        members: dict[str, list[str]] = {}
-        for item in self._parent:
-            members.setdefault(self.find(item), []).append(item)
-        key = {}
-        for items in members.values():
-            lo, hi = min(items), max(items)
-            for item in items:
-                key[item] = lo if lo == hi else f"{lo}_{hi}"
-        return key
-
-
 # --- Celeb-DF ------------------------------------------------------------------------------
 
 
@@ -483,7 +377,7 @@ def _celebdf_rows(root: Path) -> list[Row]:
                 identities = (_parse_name(CELEB_REAL_NAME, path, "idT_NNNN")["identity"],)
             else:
                 match = _parse_name(CELEB_FAKE_NAME, path, "idT_idS_NNNN")
-                identities = _identity_tuple((match["target"], match["source"]), str(path))
+                identities = identity_tuple((match["target"], match["source"]), str(path))
             rows[f"{folder}/{path.name}"] = _row(path, label, identities, "", "celebdf")
 
     test_list = root / CELEBDF_TEST_LIST

@@ -5,6 +5,9 @@ Keras' own per-epoch lines (`verbose=2`) come back with the CLI's `--verbose`.
 
 from __future__ import annotations
 
+from vidseq.quiet import import_keras_quietly
+
+import_keras_quietly()  # before Keras loads: TensorFlow's start-up lines stay hidden
 import keras
 from tqdm import tqdm  # plain tqdm in notebooks too: tqdm.auto needs ipywidgets there, else escape codes fill them
 

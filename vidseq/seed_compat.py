@@ -14,12 +14,18 @@ names only. The callback options (`early_stopping`, `reduce_lr`, `callbacks`) an
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Callable
 
+from vidseq.quiet import import_keras_quietly
+
+import_keras_quietly()  # before Keras loads: TensorFlow's start-up lines stay hidden
 import keras
 
 from vidseq.checks import check_int
+
+from vidseq.config import CALLBACK_OPTIONS, TrainConfig
 
 # seed keyword -> the vidseq option(s) it becomes
 SEED_ALIASES = {
@@ -33,9 +39,9 @@ SEED_ALIASES = {
 # The seed's defaults for the half of a pair that is not given (its train_test_classifier signature).
 SEED_DEFAULTS = dict(num_gru=2, gru_units=256, num_dense=0, smallest_dense_units=128)
 
-# Options vidseq adds for the seed's optimizer and callback arguments: not in RUN_OPTIONS, so a
+# Options vidseq adds for the seed's optimizer and callback arguments, with their defaults: a
 # run folder records them through `training_config` (settings, never callback objects).
-TRAINING_OPTIONS = dict(momentum=None, nesterov=False, early_stopping=True, reduce_lr=None, callbacks=None)
+TRAINING_OPTIONS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in CALLBACK_OPTIONS}
 SGD_MOMENTUM = 0.9  # vidseq's SGD momentum when `momentum` is not given
 
 _EARLY_STOPPING_KEYS = ("monitor", "mode", "min_delta", "patience", "baseline", "restore_best_weights",
@@ -113,9 +119,9 @@ def sync_patience(options: dict, opts: dict) -> None:
     opts["patience"] = patience
 
 
-def check_training_options(opts: dict) -> None:
+def check_training_options(train: TrainConfig) -> None:
     """Validate `momentum`, `nesterov`, `early_stopping`, `reduce_lr` and `callbacks` (ValueError)."""
-    momentum, nesterov, optimizer = opts["momentum"], opts["nesterov"], opts["optimizer"]
+    momentum, nesterov, optimizer = train.momentum, train.nesterov, train.optimizer
     if momentum is not None:
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
             raise ValueError(f"Received: momentum={momentum!r}. Expected None or a float in [0, 1).")
@@ -129,17 +135,17 @@ def check_training_options(opts: dict) -> None:
     if nesterov and momentum == 0:
         raise ValueError("Received: nesterov=True with momentum=0. Expected a momentum > 0 (Nesterov momentum "
                          "needs momentum).")
-    stop = opts["early_stopping"]
+    stop = train.early_stopping
     if not (stop is None or isinstance(stop, bool)):
         _check_callback("early_stopping", stop, keras.callbacks.EarlyStopping, _EARLY_STOPPING_KEYS,
                         "True (vidseq's: val_loss, `patience`, best weights restored), False or None (off)")
-    reduce = opts["reduce_lr"]
+    reduce = train.reduce_lr
     if reduce is not None:
         _check_callback("reduce_lr", reduce, keras.callbacks.ReduceLROnPlateau, _REDUCE_LR_KEYS, "None (off)")
-        if opts.get("schedule", "constant") != "constant":
-            raise ValueError(f"Received: reduce_lr with schedule={opts['schedule']!r}. Expected schedule='constant': "
+        if train.schedule != "constant":
+            raise ValueError(f"Received: reduce_lr with schedule={train.schedule!r}. Expected schedule='constant': "
                              "ReduceLROnPlateau changes a fixed learning rate, not a schedule.")
-    callbacks = opts["callbacks"]
+    callbacks = train.callbacks
     if callbacks is not None:
         if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback)
                                                                 for c in callbacks):
@@ -178,35 +184,34 @@ def callback_settings(callback) -> dict | None:
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in settings.items()}
 
 
-def _early_stopping(opts: dict):
-    stop = opts.get("early_stopping", True)
+def _early_stopping(train: TrainConfig):
+    stop = train.early_stopping
     if stop is True:
-        return keras.callbacks.EarlyStopping("val_loss", patience=opts["patience"], restore_best_weights=True)
+        return keras.callbacks.EarlyStopping("val_loss", patience=train.patience, restore_best_weights=True)
     if not stop:
         return None
     return keras.callbacks.EarlyStopping(**stop) if isinstance(stop, dict) else stop
 
 
-def build_callbacks(opts: dict) -> list:
+def build_callbacks(train: TrainConfig) -> list:
     """The run's callbacks: its early stopping (unless off), learning-rate reduction, then the user's."""
-    reduce = opts.get("reduce_lr")
+    reduce = train.reduce_lr
     reduce = keras.callbacks.ReduceLROnPlateau(**reduce) if isinstance(reduce, dict) else reduce
-    return [c for c in (_early_stopping(opts), reduce) if c is not None] + list(opts.get("callbacks") or ())
+    return [c for c in (_early_stopping(train), reduce) if c is not None] + list(train.callbacks or ())
 
 
-def sgd_momentum(opts: dict) -> float | None:
+def sgd_momentum(train: TrainConfig) -> float | None:
     """The momentum SGD trains with (None for other optimizers)."""
-    if opts["optimizer"] != "sgd":
+    if train.optimizer != "sgd":
         return None
-    momentum = opts.get("momentum")
-    return SGD_MOMENTUM if momentum is None else float(momentum)
+    return SGD_MOMENTUM if train.momentum is None else float(train.momentum)
 
 
-def training_config(opts: dict) -> dict:
+def training_config(train: TrainConfig) -> dict:
     """What config.json records of these options: settings, never callback objects (`callbacks` not at all)."""
-    stop = _early_stopping(opts)
-    return dict(momentum=sgd_momentum(opts), nesterov=bool(opts.get("nesterov", False)),
-                early_stopping=callback_settings(stop), reduce_lr=callback_settings(opts.get("reduce_lr")))
+    return dict(momentum=sgd_momentum(train), nesterov=bool(train.nesterov),
+                early_stopping=callback_settings(_early_stopping(train)),
+                reduce_lr=callback_settings(train.reduce_lr))
 
 
 def for_search(options: dict) -> dict:

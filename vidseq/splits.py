@@ -18,7 +18,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from vidseq.layouts import SPLITS, UnionFind
+from vidseq.identities import UnionFind
+from vidseq.layouts import SPLITS
 
 SPLIT_BY = ("identities", "group")
 EXCLUDED = "excluded"  # the split of a fake whose identities straddle splits
