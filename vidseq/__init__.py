@@ -1,6 +1,11 @@
-"""vidseq building blocks: video I/O, dataset layouts, demo data, CLI.
+"""vidseq: one module per pipeline stage, in the order data flows.
 
-Kept free of TensorFlow at import time so `vidseq --help` and frame sampling stay cheap.
+    layouts, identities -> splits -> sampling (faces, video_io) -> extract (backbones, cache)
+    -> heads | coatnet | finetune -> training -> runs -> leaderboard -> scoring (explain), search
+
+`config` holds every run option (`RunConfig`); `cli` and `app` are the command and the web
+page; `util.py` and `model_builder.py` (repo root) re-export the public names. Importing
+the package, the config, discovery, splits or sampling loads no TensorFlow.
 """
 
 __version__ = "0.1.0"
