@@ -83,7 +83,7 @@ def main():
     count = 8 if args.quick else 16
     settings = faces.FaceCrop(first_pass=None)
     faces.detect_faces(render_clip(0, False, 1, SIZES["360p"]))  # load MTCNN before timing
-    detector = faces._DETECTOR
+    detector = faces.detector()
 
     rows, speedups, path_rows, path_ms = [], {}, [], {}
     for name, size in SIZES.items():

@@ -305,8 +305,8 @@ def test_first_pass_settles_sure_faces_and_searches_the_rest_again(monkeypatch):
     face, empty = backdrop(0), backdrop(1)
     truth = paste_face(face, "astronaut", 90, 100, 80)
     sizes = []
-    detect = faces._detect
-    monkeypatch.setattr(faces, "_detect", lambda frames, settings, size, batch: (
+    detect = faces.detect_at_size
+    monkeypatch.setattr(faces, "detect_at_size", lambda frames, settings, size, batch: (
         sizes.append((size, len(frames))), detect(frames, settings, size, batch))[1])
     found = faces.detect_faces([face, empty])
     assert sizes == [(320, 2), (640, 1)]  # only the frame without a sure face is searched again

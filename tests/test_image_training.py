@@ -28,8 +28,7 @@ def test_augment_keeps_shape_and_is_seeded():
     assert sum(not np.array_equal(o, image) for o in outs) > 30  # P(all eight skipped) is about 7%
 
 
-@pytest.mark.parametrize("op", [augment._shift_scale_rotate, augment._clahe, augment._sharpen, augment._emboss,
-                                augment._brightness_contrast, augment._hue_saturation_value])
+@pytest.mark.parametrize("op", augment.PIXEL_OPS)
 def test_each_pixel_augmentation_changes_the_image(op):
     image = (textured(64) // 2 + 64).astype(np.uint8)  # mid-range: brightness and hue shifts cannot clip away
     out = op(image, np.random.default_rng(0))

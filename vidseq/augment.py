@@ -41,7 +41,7 @@ def augment_face(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.2:
         image = _shift_scale_rotate(image, rng)
     if rng.random() < 0.2:
-        image = (_clahe, _sharpen, _emboss, _brightness_contrast)[rng.integers(4)](image, rng)
+        image = ONE_OF[rng.integers(len(ONE_OF))](image, rng)
     if rng.random() < 0.2:
         image = _hue_saturation_value(image, rng)
     return image
@@ -95,3 +95,7 @@ def _hue_saturation_value(image: np.ndarray, rng: np.random.Generator) -> np.nda
     hsv[:, :, 1] = np.clip(hsv[:, :, 1] + int(rng.integers(-30, 31)), 0, 255)
     hsv[:, :, 2] = np.clip(hsv[:, :, 2] + int(rng.integers(-20, 21)), 0, 255)
     return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+
+
+ONE_OF = (_clahe, _sharpen, _emboss, _brightness_contrast)  # at most one of these per image
+PIXEL_OPS = (_shift_scale_rotate, *ONE_OF, _hue_saturation_value)  # every pixel-changing op augment_face draws from

@@ -110,30 +110,39 @@ def detect_faces(frames: Sequence[np.ndarray], settings: FaceCrop = FaceCrop(), 
     `detect_size`, so small or unclear faces are still found.
     """
     if not settings.first_pass or settings.first_pass >= settings.detect_size:
-        return _detect(frames, settings, settings.detect_size, batch)
-    found = _detect(frames, settings, settings.first_pass, batch)
+        return detect_at_size(frames, settings, settings.detect_size, batch)
+    found = detect_at_size(frames, settings, settings.first_pass, batch)
     again = [t for t, faces in enumerate(found) if not (faces[:, 4] >= SUPPORTED_CONFIDENCE).any()]
-    for t, faces in zip(again, _detect([frames[t] for t in again], settings, settings.detect_size, batch)):
+    for t, faces in zip(again, detect_at_size([frames[t] for t in again], settings, settings.detect_size, batch)):
         found[t] = faces
     return found
 
 
-def _detect(frames: Sequence[np.ndarray], settings: FaceCrop, detect_size: int, batch: int) -> list[np.ndarray]:
-    """MTCNN's faces at or above `settings.min_confidence` in frames shrunk to `detect_size`."""
+def detector():
+    """The process's one MTCNN detector (loaded on the first call: it imports TensorFlow)."""
     global _DETECTOR
-    results = []
-    # One detector per process; TensorFlow runs it on all cores, so calls are serialised.
     with _DETECTOR_LOCK:
         if _DETECTOR is None:
             from vidseq.quiet import import_keras_quietly
 
-            import_keras_quietly()  # mtcnn loads TensorFlow: without its start-up lines, as model_builder does
+            import_keras_quietly()  # mtcnn loads TensorFlow: without its start-up lines
             from mtcnn import MTCNN
 
             _DETECTOR = MTCNN()
+    return _DETECTOR
+
+
+def detect_at_size(frames: Sequence[np.ndarray], settings: FaceCrop, detect_size: int, batch: int = 8
+                   ) -> list[np.ndarray]:
+    """One detection pass: MTCNN's faces at or above `settings.min_confidence` in frames shrunk
+    to `detect_size`, boxes in the given frames' pixels (`detect_faces` makes one or two passes)."""
+    mtcnn = detector()
+    results = []
+    # TensorFlow runs the detector on all cores, so calls are serialised.
+    with _DETECTOR_LOCK:
         for start in range(0, len(frames), batch):
             small, scales = zip(*(shrink_for_detection(f, detect_size) for f in frames[start : start + batch]))
-            found = _DETECTOR.detect_faces(list(small), min_face_size=settings.min_face_size)
+            found = mtcnn.detect_faces(list(small), min_face_size=settings.min_face_size)
             for faces, scale in zip(found, scales):
                 rows = [[*np.asarray(f["box"], float) / scale, f["confidence"]] for f in faces
                         if f["confidence"] >= settings.min_confidence]
