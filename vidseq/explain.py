@@ -315,7 +315,7 @@ def plot_explanations(items: Sequence[tuple[str, dict]], path: str | os.PathLike
     """One block per `(title, explain_video result)`: the crops (the frames when the result has
     none), their heatmap overlays (when it has heatmaps) and the per-frame evidence as a bar
     strip (red: towards FAKE)."""
-    from vidseq.plots import _figure, _finish
+    from vidseq.plots import new_figure, save_figure
 
     blocks = []
     for title, result in items:
@@ -325,7 +325,7 @@ def plot_explanations(items: Sequence[tuple[str, dict]], path: str | os.PathLike
         rows = 2 + (result.get("heatmaps") is not None)
         blocks.append((title, result, shown, rows))
     total = sum(rows for *_, rows in blocks) or 1
-    fig = _figure((2 * limit, 2.1 * total + 0.4 * len(blocks)))
+    fig = new_figure((2 * limit, 2.1 * total + 0.4 * len(blocks)))
     grid = fig.add_gridspec(total, limit)
     row = 0
     for title, result, shown, rows in blocks:
@@ -353,4 +353,4 @@ def plot_explanations(items: Sequence[tuple[str, dict]], path: str | os.PathLike
         ax.set_title(f"{title}: P(fake) {result['score']:.3f} {result['label']}; evidence = P(fake) - P(fake) "
                      "without the frame", fontsize=9)
         row += 1
-    return _finish(fig, path)
+    return save_figure(fig, path)

@@ -16,13 +16,15 @@ from vidseq.atomic import atomic_path
 from vidseq.metrics import eer_point
 
 
-def _figure(figsize):
+def new_figure(figsize: tuple[float, float]):
+    """A matplotlib Figure not tied to pyplot (no global state: safe in threads and servers)."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize)
 
 
-def _finish(fig, path: str | os.PathLike | None):
+def save_figure(fig, path: str | os.PathLike | None):
+    """Lay `fig` out and, with a `path`, write it whole (temp file + rename); returns `fig`."""
     fig.tight_layout()
     if path is not None:
         with atomic_path(path) as tmp:
@@ -32,7 +34,7 @@ def _finish(fig, path: str | os.PathLike | None):
 
 def plot_learning_curves(history: pd.DataFrame, path: str | os.PathLike | None = None):
     """Loss and accuracy per epoch, train against validation; the best validation-loss epoch marked."""
-    fig = _figure((10, 4))
+    fig = new_figure((10, 4))
     best = int(history["val_loss"].idxmin()) + 1 if "val_loss" in history and history["val_loss"].notna().any() else None
     for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
         for prefix, style in (("", "-"), ("val_", "--")):
@@ -43,14 +45,14 @@ def plot_learning_curves(history: pd.DataFrame, path: str | os.PathLike | None =
         ax.set_xlabel("epoch")
         ax.set_title(metric)
         ax.legend()
-    return _finish(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_roc(scores: pd.DataFrame, path: str | os.PathLike | None = None):
     """ROC curve per split of a `scores.csv` table (split, label, score), AUC and EER point marked."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    fig = _figure((5, 5))
+    fig = new_figure((5, 5))
     ax = fig.subplots()
     for split, group in scores.groupby("split", sort=False):
         if group.label.nunique() == 2:
@@ -62,13 +64,13 @@ def plot_roc(scores: pd.DataFrame, path: str | os.PathLike | None = None):
     ax.set_xlabel("false positive rate (real called fake)")
     ax.set_ylabel("true positive rate (fake caught)")
     ax.legend(loc="lower right")
-    return _finish(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_score_histograms(scores: pd.DataFrame, path: str | os.PathLike | None = None):
     """P(fake) of real against fake videos, one panel per split of a `scores.csv` table."""
     splits = list(dict.fromkeys(scores.split))
-    fig = _figure((5 * max(len(splits), 1), 3.5))
+    fig = new_figure((5 * max(len(splits), 1), 3.5))
     axes = np.atleast_1d(fig.subplots(1, max(len(splits), 1)))
     bins = np.linspace(0, 1, 21)
     for ax, split in zip(axes, splits):
@@ -79,7 +81,7 @@ def plot_score_histograms(scores: pd.DataFrame, path: str | os.PathLike | None =
         ax.set_title(f"{split}: {len(group)} videos")
         ax.set_xlabel("P(fake)")
         ax.legend()
-    return _finish(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_frames(frames: np.ndarray, boxes: np.ndarray | None = None, title: str = "",
@@ -89,7 +91,7 @@ def plot_frames(frames: np.ndarray, boxes: np.ndarray | None = None, title: str 
 
     rows = -(-len(frames) // columns)
     height, width = frames.shape[1:3]
-    fig = _figure((2 * columns, 2 * rows * height / width + (0.4 if title else 0)))
+    fig = new_figure((2 * columns, 2 * rows * height / width + (0.4 if title else 0)))
     axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
     for k, ax in enumerate(axes):
         ax.axis("off")
@@ -100,7 +102,7 @@ def plot_frames(frames: np.ndarray, boxes: np.ndarray | None = None, title: str 
                 ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor="lime", linewidth=1.5))
     if title:
         fig.suptitle(title)
-    return _finish(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_leaderboard(table: pd.DataFrame, metric: str = "val_auc", path: str | os.PathLike | None = None,
@@ -108,7 +110,7 @@ def plot_leaderboard(table: pd.DataFrame, metric: str = "val_auc", path: str | o
     """Horizontal bars of `metric` per run in the table's order (`compare_saved_models` ranks
     by validation AUC), the first `top` rows; `shown_too` (test AUC) is marked, not ranked by."""
     shown = table.dropna(subset=[metric]).head(top)
-    fig = _figure((9, 0.35 * len(shown) + 1.4))
+    fig = new_figure((9, 0.35 * len(shown) + 1.4))
     ax = fig.subplots()
     rows = np.arange(len(shown))
     ax.barh(rows, shown[metric], color="tab:green", label=metric)
@@ -121,4 +123,4 @@ def plot_leaderboard(table: pd.DataFrame, metric: str = "val_auc", path: str | o
     ax.legend(loc="lower right", fontsize=8)
     for i, value in enumerate(shown[metric]):
         ax.text(value, i, f" {value:.3f}", va="center", fontsize=8)
-    return _finish(fig, path)
+    return save_figure(fig, path)
