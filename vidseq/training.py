@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from vidseq import backbones, coatnet, finetune, seed_compat
-from vidseq.config import COATNET, FINETUNE, SEQUENCE, RunConfig, TrainConfig, family_options
+from vidseq.config import COATNET, FINETUNE, SEQUENCE, HeadConfig, RunConfig, TrainConfig, family_options
 from vidseq.distribution import check_distribution, distribution_scope, pad_rows
 from vidseq.extract import cache_crops, embed_with_skips
 from vidseq.frame_dataset import FrameDataset
@@ -107,7 +107,8 @@ def _with_defaults(family: str) -> str:
 
 
 train_test_classifier.__doc__ = train_test_classifier.__doc__.format(
-    run_options=", ".join(f"`{k}`" for k in family_options(SEQUENCE)),
+    run_options=", ".join(f"`{k}`" for k in family_options(SEQUENCE)
+                          if k not in {f.name for f in dataclasses.fields(HeadConfig)}),
     image_options=_with_defaults(COATNET), finetune_options=_with_defaults(FINETUNE),
 )
 
