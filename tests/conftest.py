@@ -14,6 +14,7 @@ import pytest
 from vidseq.video_io import write_video
 
 BACKBONE = "MobileNetV2"
+NUM_FRAMES = 6  # the tiny runs' frame count: their cached embeddings serve every test that uses it
 RUN = dict(weights="random", epochs=3, learning_rate=1e-3, batch_size=4, rnn_units=(8,), val_size=0.25,
            test_size=0.25, verbose=0)
 
@@ -46,7 +47,7 @@ def decode_all(path) -> np.ndarray:
     return np.stack(frames)
 
 
-def embed(paths, num_frames=6, **kwargs):
+def embed(paths, num_frames=NUM_FRAMES, **kwargs):
     import model_builder  # here, not above: the tests that need no TensorFlow stay free of it
 
     return model_builder.embed_videos(paths, num_frames, BACKBONE, weights="random", **kwargs)
@@ -96,13 +97,18 @@ def good_paths(dataset):
     return sorted(str(p) for p in dataset.rglob("*_*.mp4"))
 
 
-@pytest.fixture(scope="session")
-def finished_run(dataset, cache_dir, tmp_path_factory):
+def train_tiny_run(dataset, cache_dir, save_dir, run_name: str, **options):
+    """A quiet run of `RUN`'s settings (`options` change some) on `dataset`: train_test_classifier's result."""
     import model_builder
 
-    save_dir = tmp_path_factory.mktemp("runs")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        labels, model, (loss, acc) = model_builder.train_test_classifier(
-            dataset, 6, BACKBONE, cache_dir=cache_dir, save_dir=save_dir, run_name="first", seed=3, **RUN)
+        return model_builder.train_test_classifier(dataset, NUM_FRAMES, BACKBONE, cache_dir=cache_dir,
+                                                   save_dir=save_dir, run_name=run_name, **{**RUN, **options})
+
+
+@pytest.fixture(scope="session")
+def finished_run(dataset, cache_dir, tmp_path_factory):
+    save_dir = tmp_path_factory.mktemp("runs")
+    labels, model, (loss, acc) = train_tiny_run(dataset, cache_dir, save_dir, "first", seed=3)
     return save_dir / "first", labels, model, loss, acc

@@ -6,12 +6,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_frames, require
+from conftest import NUM_FRAMES, make_frames, require, train_tiny_run
 
 import model_builder
 import util
@@ -21,18 +20,13 @@ from vidseq.faces import FaceCrop
 from vidseq.video_io import write_video
 
 AppTest = require("streamlit.testing.v1").AppTest
-NUM_FRAMES = 6  # as test_model_builder's runs: their cached embeddings serve these too
 
 
 @pytest.fixture(scope="module")
 def save_dir(dataset, cache_dir, tmp_path_factory):
     """A tiny trained run ("tiny"), and a copy of it that crops faces ("tiny-faces")."""
     root = tmp_path_factory.mktemp("app_runs")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model_builder.train_test_classifier(
-            dataset, NUM_FRAMES, "MobileNetV2", weights="random", rnn=None, epochs=2, batch_size=4, learning_rate=1e-3,
-            val_size=0.25, test_size=0.25, cache_dir=cache_dir, save_dir=root, run_name="tiny", verbose=0)
+    train_tiny_run(dataset, cache_dir, root, "tiny", rnn=None, epochs=2)
     # The same head scores face crops' features as well as any others: enough to show boxes.
     shutil.copytree(root / "tiny", root / "tiny-faces")
     config = json.loads((root / "tiny-faces" / "config.json").read_text())

@@ -1,30 +1,23 @@
 """Why a video was called fake: per-frame evidence, Grad-CAM heatmaps, explain.png and the app's view."""
 
 import json
-import warnings
 
 import keras
 import numpy as np
 import pytest
-from conftest import require
+from conftest import NUM_FRAMES, require, train_tiny_run
 
 import model_builder
 from vidseq import coatnet, explain
 from vidseq.backbones import BACKBONES
 
-NUM_FRAMES = 6  # as test_model_builder's runs: their cached embeddings serve these too
 
 
 @pytest.fixture(scope="module")
 def run(dataset, cache_dir, tmp_path_factory):
     """A tiny trained GRU head on MobileNetV2 (random weights: live features) over 6 frames."""
     root = tmp_path_factory.mktemp("explain_runs")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model_builder.train_test_classifier(
-            dataset, NUM_FRAMES, "MobileNetV2", weights="random", rnn="gru", rnn_units=(8,), epochs=2, batch_size=4,
-            learning_rate=1e-3, val_size=0.25, test_size=0.25, cache_dir=cache_dir, save_dir=root, run_name="gru",
-            verbose=0)
+    train_tiny_run(dataset, cache_dir, root, "gru", rnn="gru", epochs=2)
     return root / "gru"
 
 
