@@ -120,11 +120,7 @@ def read_frames_and_face(
     *, track: int = 0, on_truncated: str = "raise",
 ) -> tuple[np.ndarray, np.ndarray, bool | None]:
     """`read_frames`, plus whether a face was found (None when `face_crop` is off)."""
-    num_frames = check_num_frames(num_frames)
-    sample_indices(0, num_frames, strategy, seed, stride)  # validate before touching the file
-    face = face_settings(face_crop)
-    _check_track(track, face)
-    check_on_truncated(on_truncated)
+    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride, track, on_truncated)
     if crop not in (None, "center"):
         raise ValueError(f"Received: crop={crop!r}. Expected None or 'center'.")
     if crop and face:
@@ -137,10 +133,6 @@ def read_frames_and_face(
         if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
             raise ValueError(f"Received: size={size!r}. Expected (height, width) positive ints.")
         size = (int(size[0]), int(size[1]))
-
-    def sample(transform):
-        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_truncated)
-
     resize = (lambda f, k: resize_frame(f, size, crop)) if size else None
     boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track, on_truncated)
              if face else None)
@@ -176,16 +168,8 @@ def read_frames_and_boxes(
 
     For looking at data, e.g. `vidseq.plots.plot_frames(*read_frames_and_boxes(path, 8))`.
     """
-    num_frames = check_num_frames(num_frames)
-    sample_indices(0, num_frames, strategy, seed, stride)
-    face = face_settings(face_crop)
-    _check_track(track, face)
-    check_on_truncated(on_truncated)
+    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride, track, on_truncated)
     shrink, scales = _shrinker(max_side)
-
-    def sample(transform):
-        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_truncated)
-
     boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track, on_truncated)
              if face else None)
     _, frames, n = sample(shrink)
@@ -257,17 +241,26 @@ def count_face_tracks(
     """How many face tracks `read_frames(..., track=k)` can read for these settings: 0 for a
     face-free video, at most `FaceCrop.max_faces`. Detects faces only when the boxes are not
     cached yet (reading the video's frames with the same `cache_dir` caches them)."""
+    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride)
+    if face is None:
+        raise ValueError(f"Received: face_crop={face_crop!r}. Expected True or a FaceCrop: tracks are face tracks.")
+    return min(len(_face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample)["tracks"]),
+               face.max_faces)
+
+
+def _checked_read(path, num_frames, strategy, seed, face_crop, stride, track=0, on_truncated="raise"):
+    """A read's settings checked before the file is touched: `(num_frames, FaceCrop or None,
+    sample)`, where `sample(transform)` grabs the sampled frames (`_sample_and_grab`)."""
     num_frames = check_num_frames(num_frames)
     sample_indices(0, num_frames, strategy, seed, stride)
     face = face_settings(face_crop)
-    if face is None:
-        raise ValueError(f"Received: face_crop={face_crop!r}. Expected True or a FaceCrop: tracks are face tracks.")
+    _check_track(track, face)
+    check_on_truncated(on_truncated)
 
     def sample(transform):
-        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform)
+        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_truncated)
 
-    return min(len(_face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample)["tracks"]),
-               face.max_faces)
+    return num_frames, face, sample
 
 
 def _check_track(track: int, face: FaceCrop | None) -> None:
