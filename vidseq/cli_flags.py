@@ -40,12 +40,11 @@ _GROUPS = {"RunConfig": None, "DataConfig": "videos, frames and splits", "TrainC
 _PARSERS = {"rnn": parse_rnn, "weights": parse_weights, "json": parse_json_object}  # option(type=...) names
 
 
-def _family_defaults(name: str, default) -> str:
+def _family_defaults(name: str, default, families: dict[str, dict]) -> str:
     """"; default 100 (CoAtNet 25, fine-tune 10)": the option's default in each model family
-    that takes it (`default`: the field's, for options every family shares)."""
-    shown = {label: _shown(family_options(family)[name])
-             for family, label in ((SEQUENCE, ""), (COATNET, "CoAtNet"), (FINETUNE, "fine-tune"))
-             if name in family_options(family)}
+    that takes it (`families`: label -> `family_options`; `default`: the field's, for options
+    every family shares)."""
+    shown = {label: _shown(options[name]) for label, options in families.items() if name in options}
     first = shown.pop("", _shown(default))
     others = [f"{label} {value}" for label, value in shown.items() if value != first]
     return f"; default {first}" + (f" ({', '.join(others)})" if others else "")
@@ -67,6 +66,8 @@ def add_option_flags(p: argparse.ArgumentParser, names: Sequence[str] | None = N
     model family applies (the help says each family's); else the sequence family's default is
     the flag's. `changes`: argparse settings that replace the generated ones, by option name.
     """
+    families = {label: family_options(family)
+                for family, label in ((SEQUENCE, ""), (COATNET, "CoAtNet"), (FINETUNE, "fine-tune"))}
     groups: dict = {}
     for name, (kind, field) in option_fields().items():
         meta = dict(field.metadata)
@@ -75,20 +76,18 @@ def add_option_flags(p: argparse.ArgumentParser, names: Sequence[str] | None = N
             continue  # --verbose: every command's, below
         default = field.default
         settings = dict(dest=name, help=meta.pop("help"), **meta)
-        if "action" in settings:
-            pass
-        elif "type" in settings:
+        if "type" in settings:
             settings["type"] = _PARSERS.get(settings["type"], settings["type"])
-        elif isinstance(default, bool):
+        elif "action" not in settings and isinstance(default, bool):
             settings["action"] = argparse.BooleanOptionalAction
-        elif isinstance(default, (int, float)):
+        elif "action" not in settings and isinstance(default, (int, float)):
             settings["type"] = type(default)
         if "choices" in settings:
             settings["choices"] = [c for c in settings["choices"] if c is not None]
         if suppress:
             settings["default"] = argparse.SUPPRESS
             if "default" not in settings["help"] and default is not None and "action" not in meta:
-                settings["help"] += _family_defaults(name, default)
+                settings["help"] += _family_defaults(name, default, families)
         else:
             settings["default"] = default
         settings.update(changes.get(name, {}))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import numpy as np
+
 from vidseq.checks import check_int
 from vidseq.faces import FaceCrop, face_settings
 from vidseq.sampling import STRATEGIES
@@ -49,7 +51,7 @@ def _check_fraction(name: str, value: Any, low_open: bool = False) -> None:
 
 
 def _int_tuple(values: Any, name: str) -> tuple[int, ...]:
-    if isinstance(values, int) or type(values).__name__.startswith("int"):  # ints and numpy ints
+    if isinstance(values, (int, np.integer)):
         values = (values,)
     return tuple(check_int(name, v, 1) for v in values)
 
