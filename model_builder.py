@@ -1,9 +1,10 @@
 """Models, training and runs: frozen backbone -> cached (N, T, D) embeddings -> sequence head.
 
-A facade: the code lives in one `vidseq` module per stage: `vidseq.extract` (embeddings and
-crop caches), `vidseq.heads`, `vidseq.training` (`train_test_classifier`), `vidseq.runs`
-(run folders), `vidseq.leaderboard`, `vidseq.scoring` (predict, evaluate, explain),
-`vidseq.search`; every setting is a field of `vidseq.config.RunConfig`.
+A facade: the code lives in `vidseq`'s packages by stage: `vidseq.features` (backbones,
+embeddings and crop caches), `vidseq.models` (heads, CoAtNet, fine-tuning),
+`vidseq.training` (the run config, one recipe per model family), `vidseq.runs`
+(`train_test_classifier`, run folders, the leaderboard, scoring, explanations, search);
+every setting is a field of `vidseq.training.config.RunConfig`.
 
     >>> import model_builder
     >>> labels, model, (test_loss, test_acc) = model_builder.train_test_classifier(
@@ -14,16 +15,17 @@ crop caches), `vidseq.heads`, `vidseq.training` (`train_test_classifier`), `vids
 
 from __future__ import annotations
 
-from vidseq.backbones import BACKBONES
-from vidseq.config import check_run_options
-from vidseq.cache import default_cache_dir
-from vidseq.extract import embed_videos
-from vidseq.heads import build_classifier, head_name, set_feature_stats
-from vidseq.leaderboard import compare_saved_models
-from vidseq.runs import LABELS, dataset_name, load_classifier, run_threshold
-from vidseq.scoring import classifier, evaluate, explain_video, predict_video
-from vidseq.search import search
-from vidseq.training import train_test_classifier
+from vidseq.features.backbones import BACKBONES
+from vidseq.features.extract import embed_videos
+from vidseq.models.heads import build_classifier, head_name, set_feature_stats
+from vidseq.runs.explain_video import explain_video
+from vidseq.runs.folders import LABELS, dataset_name, load_classifier, run_threshold
+from vidseq.runs.leaderboard import compare_saved_models
+from vidseq.runs.scoring import classifier, evaluate, predict_video
+from vidseq.runs.search import search
+from vidseq.runs.train import train_test_classifier
+from vidseq.training.config import check_run_options
+from vidseq.utils.cache import default_cache_dir
 
 __all__ = [
     "BACKBONES", "LABELS", "embed_videos", "build_classifier", "train_test_classifier",

@@ -1,7 +1,7 @@
 """Data layer: find videos, split them without identity leaks, sample and decode frames.
 
-A facade: the code lives in `vidseq.layouts` (discovery), `vidseq.splits` (splits),
-`vidseq.sampling` (frame sampling and decoding) and `vidseq.video_io`. Nothing here imports
+A facade: the code lives in `vidseq.data.layouts` (discovery), `vidseq.data.splits` (splits),
+`vidseq.data.sampling` (frame sampling and decoding) and `vidseq.data.video_io`. Nothing here imports
 TensorFlow, so `import util` is cheap.
 
     >>> import util
@@ -11,14 +11,14 @@ TensorFlow, so `import util` is cheap.
 
 from __future__ import annotations
 
-from vidseq.faces import FaceCrop
-from vidseq.identities import identities_from_name
-from vidseq.layouts import SPLITS, discover_videos
-from vidseq.sampling import (MAX_FRAMES, ON_TRUNCATED, STRATEGIES, NoFaceError, check_num_frames, check_on_truncated,
+from vidseq.data.faces import FaceCrop
+from vidseq.data.identities import identities_from_name
+from vidseq.data.layouts import SPLITS, discover_videos
+from vidseq.data.sampling import (MAX_FRAMES, ON_TRUNCATED, STRATEGIES, NoFaceError, check_num_frames, check_on_truncated,
                              count_face_tracks, read_frames, read_frames_and_boxes, read_frames_and_face,
                              sample_indices)
-from vidseq.splits import SPLIT_BY, describe_split, split_fingerprint, split_report, split_videos
-from vidseq.video_io import TruncatedVideoError, VideoReadError, check_truncation
+from vidseq.data.splits import SPLIT_BY, describe_split, split_fingerprint, split_report, split_videos
+from vidseq.data.video_io import TruncatedVideoError, VideoReadError, check_truncation
 
 __all__ = [
     "STRATEGIES", "SPLITS", "SPLIT_BY", "ON_TRUNCATED", "MAX_FRAMES", "VideoReadError", "TruncatedVideoError",

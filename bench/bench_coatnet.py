@@ -20,8 +20,8 @@ import keras
 import numpy as np
 
 from clips import interleaved_times, parse_training_arguments, table, training_arguments, training_steps
-from vidseq.augment import augment_face
-from vidseq.coatnet import build_coatnet
+from vidseq.training.augment import augment_face
+from vidseq.models.coatnet import build_coatnet
 
 
 def resnet50(image_size: int) -> keras.Model:

@@ -29,7 +29,7 @@ import numpy as np
 import model_builder
 import util
 from clips import folders_dataset, interleaved_times, table
-from vidseq import backbones
+from vidseq.features import backbone_models, backbones
 
 NAME, FRAMES = "MobileNetV2", 16
 SPEC = backbones.BACKBONES[NAME]
@@ -58,11 +58,11 @@ CHILD = """
 import json, resource, sys
 import numpy as np
 import model_builder
-from vidseq import backbones
+from vidseq.features import backbones
 def hwm():
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) * 1024
 paths, frames = json.loads(sys.argv[1]), int(sys.argv[2])
-model = backbones.build_backbone("MobileNetV2", "random")
+model = backbone_models.build_backbone("MobileNetV2", "random")
 model.predict_on_batch(np.zeros((32, 224, 224, 3), np.float32))
 build_peak = hwm()
 open("/proc/self/clear_refs", "w").write("5")  # VmHWM := current RSS
@@ -96,7 +96,7 @@ def main():
 
     # ------------------------------------------------------------------ 1. embedding
     start = time.perf_counter()
-    model = backbones.build_backbone(NAME, "random")
+    model = backbone_models.build_backbone(NAME, "random")
     build_s = time.perf_counter() - start
     warm = np.zeros((FRAMES, *SPEC.input_size, 3), np.float32)
     model.predict(warm, verbose=0), model.predict_on_batch(warm)  # trace both graphs before timing
@@ -127,11 +127,11 @@ def main():
     ]
 
     # ------------------------------------------------------------------ 2. head training
-    backbones.clear_cache()  # time a rebuild on its own: cheaper than the process's first build
+    backbone_models.clear_cache()  # time a rebuild on its own: cheaper than the process's first build
     start = time.perf_counter()
-    backbones.build_backbone(NAME, "random")
+    backbone_models.build_backbone(NAME, "random")
     rebuild_s = time.perf_counter() - start
-    backbones.clear_cache()  # as in a fresh process: the first run builds the backbone
+    backbone_models.clear_cache()  # as in a fresh process: the first run builds the backbone
     common = dict(weights="random", epochs=5, verbose=0, cache_dir=tmp / "train_cache", save_dir=tmp / "runs")
     start = time.perf_counter()
     model_builder.train_test_classifier(train_root, FRAMES, NAME, rnn="gru", **common)

@@ -10,7 +10,7 @@ A demo dataset of 8 clips (`make_demo_dataset`), a GRU head trained on MobileNet
 explain.png's cost at the end of a run (first Grad-CAM call: traced), warm, and the backbone
 build it needs where the run's process never built one.
 Warm: caches filled and every graph traced by one untimed call each first. Also the cost
-that `explain.png` adds to a run (`scoring.plot_run_explanations`).
+that `explain.png` adds to a run (`explain_video.plot_run_explanations`).
 
     python bench/bench_explain.py [--frames 32] [--repeats 2]
 """
@@ -28,8 +28,11 @@ import pandas as pd
 
 import model_builder
 from clips import interleaved_times, table
-from vidseq import backbones, explain, runs, scoring
-from vidseq.demo_data import make_demo_dataset
+from vidseq.features import backbone_models
+from vidseq.runs import explain
+from vidseq.runs import folders as runs
+from vidseq.runs import explain_video, scoring
+from vidseq.data.demo_data import make_demo_dataset
 
 
 def main() -> None:
@@ -52,11 +55,11 @@ def main() -> None:
     shown = explain.shown_frames(args.frames, 8)
     scores = pd.read_csv(run / "scores.csv")
     started = time.perf_counter()  # as at the end of a run: backbone built, Grad-CAM step not yet traced
-    scoring.plot_run_explanations(run, model, scores)
+    explain_video.plot_run_explanations(run, model, scores)
     first_plot = time.perf_counter() - started
-    backbones.clear_cache()
+    backbone_models.clear_cache()
     started = time.perf_counter()
-    backbones.build_backbone("MobileNetV2", "random")
+    backbone_models.build_backbone("MobileNetV2", "random")
     build = time.perf_counter() - started
     fns = {
         "predict_video": lambda: [model_builder.predict_video(v, run) for v in videos],
@@ -77,7 +80,7 @@ def main() -> None:
         per_video = statistics.median(seconds) / len(videos)
         rows.append([name, f"{per_video:.2f}", f"{per_video / base:.2f}x"])
     started = time.perf_counter()
-    scoring.plot_run_explanations(run, model, scores)
+    explain_video.plot_run_explanations(run, model, scores)
     rows.append(["explain.png, 2 videos x 8 heatmaps + plot, warm", f"{time.perf_counter() - started:.2f} (total)", ""])
     rows.append(["explain.png at the end of a run (Grad-CAM step traced then)", f"{first_plot:.2f} (total)", ""])
     rows.append(["+ building the backbone, where the run's process had not (all embeddings cached)",

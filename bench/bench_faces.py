@@ -3,7 +3,7 @@
 For 360p, 720p and 1080p frames of a demo clip (a real face photograph filmed by a virtual
 camera, the face about 45% of the frame height), side by side in one run:
   - full resolution (the baseline): `MTCNN().detect_faces(frame)` one frame at a time;
-  - vidseq: `vidseq.faces.detect_faces(frames)`, frames downscaled to at most 640 px and
+  - vidseq: `vidseq.data.faces.detect_faces(frames)`, frames downscaled to at most 640 px and
     batched 8 at a time, boxes scaled back (one pass: `FaceCrop(first_pass=None)`).
 Reports ms per frame, the speed-up, and the IoU of vidseq's largest face with the
 full-resolution one (goal: >= 3x faster at 720p with IoU >= 0.8).
@@ -26,8 +26,8 @@ import time
 import numpy as np
 
 from clips import table
-from vidseq import faces
-from vidseq.demo_data import render_clip
+from vidseq.data import faces
+from vidseq.data.demo_data import render_clip
 
 SIZES = {"360p": (360, 640), "720p": (720, 1280), "1080p": (1080, 1920)}
 

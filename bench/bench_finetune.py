@@ -1,7 +1,7 @@
 """Fine-tuning throughput: training images/s of MobileNetV2 and EfficientNetB0, against ResNet50 in the same run.
 
 Each model is the frame classifier `train_test_classifier(..., fine_tune=True)` trains
-(`vidseq.finetune.build_frame_classifier`: preprocessing layer, backbone at its own input
+(`vidseq.models.finetune.build_frame_classifier`: preprocessing layer, backbone at its own input
 size, dropout + sigmoid head) in both phases: "head" (backbone frozen, the warm-up) and
 "fine-tune" (every layer but BatchNormalization unfrozen), with Adam and binary
 cross-entropy on one fixed batch of random 0-255 images. Steps are timed after two warm-up
@@ -21,8 +21,8 @@ import keras
 import numpy as np
 
 from clips import interleaved_times, parse_training_arguments, table, training_arguments, training_steps
-from vidseq.backbones import BACKBONES
-from vidseq.finetune import build_frame_classifier, set_phase
+from vidseq.features.backbones import BACKBONES
+from vidseq.models.finetune import build_frame_classifier, set_phase
 
 MODELS = ("MobileNetV2", "EfficientNetB0", "ResNet50")
 

@@ -23,7 +23,8 @@ import model_builder
 import util
 from bench_embed import FRAMES, NAME, seed_style
 from clips import folders_dataset, table
-from vidseq import backbones, search
+from vidseq.features import backbone_models
+from vidseq.runs import search
 
 SPACE = {"rnn": ["gru", "lstm"], "rnn_units": [[32], [64], [64, 32]], "rnn_pooling": ["last", "mean"]}  # 12 heads
 TRAINING = dict(epochs=5, batch_size=8, learning_rate=1e-3, val_size=0.25, test_size=0.25)
@@ -34,8 +35,8 @@ def seed_runs(root: Path, heads: list[dict]) -> float:
     videos = util.split_videos(util.discover_videos(root), TRAINING["val_size"], TRAINING["test_size"], 42)
     start = time.perf_counter()
     for head in heads:
-        backbones.clear_cache()  # the seed built its image model in every run
-        model = backbones.build_backbone(NAME, "random")
+        backbone_models.clear_cache()  # the seed built its image model in every run
+        model = backbone_models.build_backbone(NAME, "random")
         features = seed_style(videos.path, model)
         data = {s: (features[(videos.split == s).to_numpy()], videos.label[videos.split == s].to_numpy())
                 for s in util.SPLITS}
@@ -57,9 +58,9 @@ def main() -> None:
     heads = search.expand_head(SPACE)
     assert len(heads) == 12
     tmp = Path(tempfile.mkdtemp(prefix="vidseq-bench-search-"))
-    backbones.build_backbone(NAME, "random")  # the process's first build is slower: not on either side
+    backbone_models.build_backbone(NAME, "random")  # the process's first build is slower: not on either side
 
-    backbones.clear_cache()
+    backbone_models.clear_cache()
     start = time.perf_counter()
     board = model_builder.search(root, num_frames=[FRAMES], img_model_names=[NAME], heads=[SPACE], weights="random",
                                  cache_dir=tmp / "cache", save_dir=tmp / "runs", **TRAINING)

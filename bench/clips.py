@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidseq.video_io import write_video
+from vidseq.data.video_io import write_video
 
 CLIP_DIR = Path(__file__).resolve().parent / ".clips"
 

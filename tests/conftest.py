@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vidseq.video_io import write_video
+from vidseq.data.video_io import write_video
 
 BACKBONE = "MobileNetV2"
 NUM_FRAMES = 6  # the tiny runs' frame count: their cached embeddings serve every test that uses it

@@ -14,10 +14,12 @@ from conftest import NUM_FRAMES, make_frames, require, train_tiny_run
 
 import model_builder
 import util
-from vidseq import cli, coatnet, scoring
-from vidseq.demo_data import render_clip
-from vidseq.faces import FaceCrop
-from vidseq.video_io import write_video
+from vidseq.cli import commands as cli
+from vidseq.models import coatnet
+from vidseq.runs import explain_video, scoring
+from vidseq.data.demo_data import render_clip
+from vidseq.data.faces import FaceCrop
+from vidseq.data.video_io import write_video
 
 AppTest = require("streamlit.testing.v1").AppTest
 
@@ -42,7 +44,7 @@ def face_video(tmp_path_factory):
 
 
 def page(save_dir, data_dir=None):
-    from vidseq.app import main
+    from vidseq.app.streamlit_app import main
 
     main(save_dir, data_dir)
 
@@ -72,7 +74,8 @@ def test_explain_video_uses_the_model_it_is_given(save_dir, good_paths, tmp_path
     """The app loads a run's model once and passes it: no reload per video."""
     run = save_dir / "tiny"
     model = model_builder.load_classifier(run)
-    monkeypatch.setattr(scoring, "load_classifier", lambda *a: pytest.fail("reloaded the run's model"))
+    for module in (explain_video, scoring):
+        monkeypatch.setattr(module, "load_classifier", lambda *a: pytest.fail("reloaded the run's model"))
     result = model_builder.explain_video(good_paths[1], run, cache_dir=tmp_path, model=model)
     assert 0 <= result["score"] <= 1
 
@@ -197,7 +200,7 @@ def test_app_command_serves_the_page_on_localhost(monkeypatch, tmp_path, capsys)
     monkeypatch.setattr(os, "execv", lambda path, argv: started.append(argv))  # else Streamlit replaces pytest
     cli.main(["app", "--save-dir", str(tmp_path), "--port", "8765"])
     (command,) = started
-    assert command[:4] == [sys.executable, "-m", "streamlit", "run"] and command[4].endswith("vidseq/app.py")
+    assert command[:4] == [sys.executable, "-m", "streamlit", "run"] and command[4].endswith("vidseq/app/streamlit_app.py")
     options = dict(zip(command[5:-3:2], command[6:-3:2]))
     assert options["--server.address"] == "127.0.0.1" and options["--server.port"] == "8765"
     assert command[-3:] == ["--", "--save-dir", str(tmp_path)]

@@ -40,7 +40,7 @@ def browser():
 def demo(tmp_path_factory):
     """A small demo dataset (real faces) and a face-crop run trained on it."""
     import model_builder
-    from vidseq.demo_data import make_demo_dataset
+    from vidseq.data.demo_data import make_demo_dataset
 
     root = tmp_path_factory.mktemp("app_demo")
     make_demo_dataset(root / "data", num_videos=12, num_frames=16)

@@ -6,7 +6,7 @@ import pytest
 
 import model_builder
 from conftest import BACKBONE, embed
-from vidseq import backbones
+from vidseq.features import backbone_models, backbones
 
 
 def test_registry_matches_design():
@@ -25,7 +25,7 @@ def test_random_weights_give_live_features_and_rebuild_identically(good_paths, c
     features, mask = embed(good_paths[:3], cache_dir=cache_dir)
     valid = features[mask]
     assert valid.std(axis=0).mean() > 1e-3, "features are (nearly) constant: nothing below would be tested"
-    backbones.clear_cache()  # a fresh build with the same seed gives the same features
+    backbone_models.clear_cache()  # a fresh build with the same seed gives the same features
     again, _ = embed(good_paths[:3])
     np.testing.assert_allclose(again, features, rtol=1e-5, atol=1e-5)
 
@@ -35,15 +35,15 @@ def test_imagenet_unreachable_is_a_clear_error_and_auto_falls_back(monkeypatch, 
         raise Exception("URL fetch failure on https://example/weights.h5: None -- [Errno -2] Name or service not known")
 
     monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
-    backbones.clear_cache()
-    with pytest.raises(backbones.ImageNetUnavailable, match="weights='random'"):
-        backbones.build_backbone(BACKBONE, "imagenet")
-    assert backbones.resolve_weights(BACKBONE, "auto") == "random"
+    backbone_models.clear_cache()
+    with pytest.raises(backbone_models.ImageNetUnavailable, match="weights='random'"):
+        backbone_models.build_backbone(BACKBONE, "imagenet")
+    assert backbone_models.resolve_weights(BACKBONE, "auto") == "random"
     assert "using weights='random'" in capsys.readouterr().out
 
 
 def test_weights_file_path(tmp_path, good_paths):
-    model = backbones.build_backbone(BACKBONE, "random")
+    model = backbone_models.build_backbone(BACKBONE, "random")
     file = tmp_path / "mobilenet.weights.h5"
     model.save_weights(file)
     expected, _ = embed(good_paths[:1])
@@ -60,6 +60,6 @@ def test_bad_weights(good_paths, weights, error):
 
 
 def test_plain_init_warns_about_dead_features(monkeypatch):
-    backbones.clear_cache()
+    backbone_models.clear_cache()
     with pytest.warns(UserWarning, match="constant"):
-        backbones.build_backbone(BACKBONE, None)
+        backbone_models.build_backbone(BACKBONE, None)

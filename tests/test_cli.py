@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import make_frames
-from vidseq import cli
-from vidseq.video_io import write_video
+from vidseq.cli import commands as cli
+from vidseq.data.video_io import write_video
 
 VIDSEQ = shutil.which("vidseq", path=str(Path(sys.executable).parent)) or shutil.which("vidseq")
 
@@ -126,7 +126,7 @@ def test_a_missing_data_folder_fails_before_tensorflow_loads_and_leaves_nothing(
 
 
 def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path):
-    from vidseq.demo_data import make_demo_dataset
+    from vidseq.data.demo_data import make_demo_dataset
 
     make_demo_dataset(tmp_path / "data", num_videos=12)
     cache = tmp_path / "cache"
@@ -168,10 +168,10 @@ def test_max_faces_flag(dataset, capsys):
 
 def test_every_training_option_has_a_flag():
     """What train_test_classifier takes, `vidseq train` can set (callbacks are Python objects)."""
-    from vidseq.config import COATNET, FINETUNE, SEQUENCE, family_options
+    from vidseq.training.config import family_options
+    from vidseq.training.families import FAMILIES
 
-    options = (set(family_options(SEQUENCE)) | set(family_options(COATNET)) | set(family_options(FINETUNE))
-               ) - {"callbacks", "verbose"}
+    options = {name for family in FAMILIES.values() for name in family_options(family)} - {"callbacks", "verbose"}
     parser = cli.command_parser(cli.build_parser(), "train")
     assert options - {a.dest for a in parser._actions} == set()
     args = parser.parse_args(["data", "--optimizer", "sgd", "--momentum", "0.5", "--nesterov", "--no-early-stopping",

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from vidseq.coatnet import COATNET_VARIANTS, RelativeAttention, build_coatnet, get_variant
+from vidseq.models.coatnet import RelativeAttention, build_coatnet
+from vidseq.models.coatnet_variants import COATNET_VARIANTS, get_variant
 
 
 def trainable_params(model) -> int:

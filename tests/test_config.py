@@ -12,11 +12,13 @@ import pytest
 
 import model_builder
 from conftest import write_folders_dataset
-from vidseq import cli
-from vidseq.config import (COATNET, FINETUNE, SEQUENCE, DataConfig, HeadConfig, ImageConfig, RunConfig,
-                           family_options, option_fields)
-from vidseq.faces import FaceCrop
-from vidseq.runs import run_config
+from vidseq.cli import commands as cli
+from vidseq.data.config import DataConfig
+from vidseq.models.config import HeadConfig, ImageConfig
+from vidseq.training.config import RunConfig, family_options, option_fields
+from vidseq.training.families import FAMILIES
+from vidseq.data.faces import FaceCrop
+from vidseq.runs.folders import run_config
 
 OLD_RUN = Path(__file__).parent / "data" / "old_run"
 
@@ -40,7 +42,8 @@ def test_each_section_checks_itself(make, match):
 def test_sections_and_flags_need_no_tensorflow():
     """The CLI builds its flags from the fields, and checks sections, before TensorFlow loads."""
     code = ("import sys\n"
-            "from vidseq.config import HeadConfig, DataConfig, ImageConfig, option_fields\n"
+            "from vidseq.data.config import DataConfig\nfrom vidseq.models.config import HeadConfig, ImageConfig\n"
+            "from vidseq.training.config import option_fields\n"
             "HeadConfig(rnn_units=(8,)); DataConfig(face_crop=True); ImageConfig(); option_fields()\n"
             "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules, 'TensorFlow imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -48,14 +51,14 @@ def test_sections_and_flags_need_no_tensorflow():
 
 
 def test_families_and_their_defaults():
-    assert RunConfig.from_options(4, "MobileNetV2").family == SEQUENCE
+    assert RunConfig.from_options(4, "MobileNetV2").family.name == "sequence"
     coat = RunConfig.from_options(4, "coatnet-1")
-    assert (coat.family, coat.img_model_name, coat.head, coat.train.optimizer, coat.train.epochs) == (
-        COATNET, "CoAtNet-1", None, "adamw", 25)
+    assert (coat.family.name, coat.img_model_name, coat.head, coat.train.optimizer, coat.train.epochs) == (
+        "coatnet", "CoAtNet-1", None, "adamw", 25)
     tuned = RunConfig.from_options(4, "Xception", fine_tune=True, weights="random")
-    assert (tuned.family, tuned.input_size, tuned.image.dropout, tuned.fine_tune_rate) == (
-        FINETUNE, (299, 299), 0.2, 1e-4)
-    assert "rnn" not in family_options(COATNET) and "image_size" not in family_options(FINETUNE)
+    assert (tuned.family.name, tuned.input_size, tuned.image.dropout, tuned.fine_tune_rate) == (
+        "finetune", (299, 299), 0.2, 1e-4)
+    assert "rnn" not in family_options(FAMILIES["coatnet"]) and "image_size" not in family_options(FAMILIES["finetune"])
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['rnn'\]"):
         RunConfig.from_options(4, "CoAtNet-0", rnn="gru")
 
@@ -87,7 +90,7 @@ def test_every_option_field_has_a_train_flag():
         assert name in flags, f"no flag for {name}"
         if name != "verbose":  # every command's --verbose: 1 or, given, 2
             assert field.metadata["help"] in flags[name].help
-    assert set(family_options(SEQUENCE)) | set(family_options(COATNET)) | set(family_options(FINETUNE)) <= \
+    assert {name for family in FAMILIES.values() for name in family_options(family)} <= \
         set(option_fields())
 
 
@@ -109,7 +112,7 @@ def old_run(tmp_path_factory):
 def test_old_run_folder_loads_predicts_and_ranks(old_run):
     run, data = old_run
     config = run_config(run)
-    assert (config.family, config.head.name, config.data.split_by, config.num_frames) == (SEQUENCE, "gru8",
+    assert (config.family.name, config.head.name, config.data.split_by, config.num_frames) == ("sequence", "gru8",
                                                                                             "identities", 6)
     written = {Path(r.split(",")[0]).name: float(r.split(",")[3])
                for r in (run / "scores.csv").read_text().splitlines()[1:]}

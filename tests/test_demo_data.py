@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import decode_all
-from vidseq.demo_data import make_demo_dataset, plan_clip, render_clip
-from vidseq.faces import iou
+from vidseq.data.demo_data import make_demo_dataset, plan_clip, render_clip
+from vidseq.data.faces import iou
 
 SMALL = dict(num_frames=10, fps=15.0, size=(240, 320))
 
@@ -111,5 +111,5 @@ def test_bad_arguments_raise_before_writing(tmp_path, kwargs, received):
 
 
 def test_import_does_not_load_tensorflow():
-    code = "import sys, vidseq.demo_data; assert 'tensorflow' not in sys.modules"
+    code = "import sys, vidseq.data.demo_data; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from vidseq import layouts
-from vidseq.layouts import discover_videos
+from vidseq.data import layouts
+from vidseq.data.layouts import discover_videos
 
 COLUMNS = ["path", "label", "identities", "group", "split", "dataset"]
 
@@ -407,7 +407,7 @@ def test_docstring_example_runs():
 
 
 def test_does_not_import_tensorflow():
-    code = "import sys, vidseq.layouts; assert 'tensorflow' not in sys.modules"
+    code = "import sys, vidseq.data.layouts; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import require, write_folders_dataset
-from vidseq.distribution import check_distribution, pad_rows
+from vidseq.training.distribution import check_distribution, pad_rows
 
 TWO_CPU_DEVICES = {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
 # Trains the same run on one device and on two, and prints what the test compares.

@@ -8,8 +8,9 @@ import pytest
 from conftest import NUM_FRAMES, require, train_tiny_run
 
 import model_builder
-from vidseq import coatnet, explain
-from vidseq.backbones import BACKBONES
+from vidseq.models import coatnet
+from vidseq.runs import explain
+from vidseq.features.backbones import BACKBONES
 
 
 
@@ -197,7 +198,7 @@ def test_app_shows_evidence_track_and_heatmaps_on_demand(run, good_paths, monkey
     monkeypatch.setattr(explain, "gradcam_sequence", lambda *a, **k: calls.append(1) or real(*a, **k))
 
     def page(save_dir, data_dir):
-        from vidseq.app import main
+        from vidseq.app.streamlit_app import main
 
         main(save_dir, data_dir)
 

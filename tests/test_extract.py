@@ -13,7 +13,10 @@ import pytest
 import model_builder
 import util
 from conftest import BACKBONE, embed
-from vidseq import backbones, extract, ray_engine, sampling
+from vidseq.features import backbones
+from vidseq.features import extract
+from vidseq.features import ray_engine
+from vidseq.data import sampling
 
 
 def test_embed_shapes_mask_and_padding(good_paths, cache_dir):
@@ -128,7 +131,7 @@ def test_ray_engine_fails_fast_at_an_address_where_nothing_answers(good_paths, t
 
 def test_no_face_skip_skips_even_with_on_error_raise(tmp_path):
     blank = tmp_path / "blank.mp4"
-    from vidseq.video_io import write_video
+    from vidseq.data.video_io import write_video
 
     write_video(blank, np.random.default_rng(0).integers(60, 120, (8, 96, 128, 3), dtype=np.uint8))
     with pytest.warns(UserWarning, match="without a face"):

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 import util
-from vidseq import faces, sampling
-from vidseq.demo_data import FACE_BOXES, load_photo, plan_clip, render_clip
-from vidseq.faces import FaceCrop, crop_face, iou, track_face, track_faces
-from vidseq.video_io import write_video
+from vidseq.data import faces
+from vidseq.data import sampling
+from vidseq.data.demo_data import FACE_BOXES, load_photo, plan_clip, render_clip
+from vidseq.data.faces import FaceCrop, crop_face, iou, track_face, track_faces
+from vidseq.data.video_io import write_video
 
 SEED = (0, 1, 3)  # a fake demo clip: a swapped face must still be found
 
@@ -266,7 +267,8 @@ def test_predict_and_explain_score_every_face_and_keep_the_highest(two_people, t
     import keras
 
     import model_builder
-    from vidseq import backbones, extract
+    from vidseq.features import backbones
+    from vidseq.features import extract
 
     path, _ = two_people
     face = FaceCrop(max_faces=2)

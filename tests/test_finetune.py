@@ -10,10 +10,13 @@ import pytest
 
 import model_builder
 from test_distribution import train_on_one_and_two_devices, twelve_videos  # noqa: F401 (fixture)
-from vidseq import backbones, cli, finetune
-from vidseq.config import RunConfig
-from vidseq.demo_data import make_demo_dataset
-from vidseq.frame_dataset import FrameDataset
+from vidseq.features import backbone_models, backbones, fine_tuned
+from vidseq.cli import commands as cli
+from vidseq.models import finetune
+from vidseq.training.config import RunConfig
+from vidseq.data.demo_data import make_demo_dataset
+from vidseq.training.frame_dataset import FrameDataset
+from vidseq.training.frames import fit_phases
 
 
 # --------------------------------------------------------------------------- options
@@ -66,10 +69,10 @@ def test_check_weights_wants_a_fine_tuned_run_folder(tmp_path):
 def test_preprocess_layer_matches_the_backbones_own():
     images = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3)).astype(np.float32)
     for name in ("MobileNetV2", "ResNet50", "DenseNet121", "EfficientNetB0"):
-        layer = finetune.BackbonePreprocess(name)
+        layer = fine_tuned.BackbonePreprocess(name)
         np.testing.assert_allclose(np.asarray(layer(images)), backbones.BACKBONES[name].preprocess(images),
                                    rtol=1e-6, atol=1e-5)
-        assert finetune.BackbonePreprocess.from_config(layer.get_config()).backbone_name == name
+        assert fine_tuned.BackbonePreprocess.from_config(layer.get_config()).backbone_name == name
 
 
 def _weights_by_layer(backbone) -> dict[str, list[np.ndarray]]:
@@ -99,11 +102,11 @@ def test_phases_train_the_head_then_exactly_the_unfrozen_layers(tmp_path):
 
     config = RunConfig.from_options(4, "MobileNetV2", fine_tune=True, weights="random", warmup_epochs=1, epochs=1,
                                     learning_rate=1e-2, fine_tune_learning_rate=None, trainable_layers=20)
-    fit = finetune.fit_phases(model, train, val, config, compile, callbacks=[])
+    history = fit_phases(model, train, val, config, compile, callbacks=[])
     final = _weights_by_layer(backbone)
     (start, head0, rate1), (warm, head1, rate2) = snapshots
     assert (rate1, rate2) == (1e-2, 1e-3)  # the second phase at learning_rate / 10
-    assert len(fit.history["loss"]) == 2 and len(fit.history["val_loss"]) == 2
+    assert len(history["loss"]) == 2 and len(history["val_loss"]) == 2
 
     # Phase 1: the head learns, the backbone does not move.
     assert not _changed(start, warm)
@@ -164,7 +167,7 @@ def test_fine_tuned_run_records_its_options_and_reloads_with_the_same_scores(fin
     assert len(pd.read_csv(run_dir / "history.csv")) == 2  # one epoch per phase
 
     model = model_builder.load_classifier(run_dir)  # safe_mode
-    assert isinstance(model.get_layer("preprocess"), finetune.BackbonePreprocess)
+    assert isinstance(model.get_layer("preprocess"), fine_tuned.BackbonePreprocess)
     scores = pd.read_csv(run_dir / "scores.csv")
     test = scores[scores.split == "test"]
     assert len(test) == 2
@@ -172,8 +175,8 @@ def test_fine_tuned_run_records_its_options_and_reloads_with_the_same_scores(fin
         assert model_builder.predict_video(row.path, run_dir) == pytest.approx(row.score, rel=1e-4, abs=1e-6)
 
     # The backbone was fine-tuned: its weights moved away from the ones it started from.
-    start = _weights_by_layer(backbones.new_backbone("MobileNetV2", "random"))
-    tuned = _weights_by_layer(finetune.load_backbone(run_dir))
+    start = _weights_by_layer(backbone_models.new_backbone("MobileNetV2", "random"))
+    tuned = _weights_by_layer(fine_tuned.load_backbone(run_dir))
     assert len(_changed(start, tuned)) > 50
     assert model_builder.compare_saved_models(run_dir.parent)["head"].tolist() == ["finetune"]
 

@@ -7,10 +7,13 @@ import pandas as pd
 import pytest
 
 import model_builder
-from vidseq import augment, cli, extract
-from vidseq.demo_data import make_demo_dataset
-from vidseq.faces import face_settings
-from vidseq.frame_dataset import FrameDataset, video_scores
+from vidseq.training import augment
+from vidseq.cli import commands as cli
+from vidseq.features import extract
+from vidseq.data.demo_data import make_demo_dataset
+from vidseq.data.faces import face_settings
+from vidseq.models.frame_scores import video_scores
+from vidseq.training.frame_dataset import FrameDataset
 
 
 def textured(size: int = 32, seed: int = 0) -> np.ndarray:

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from vidseq.metrics import eer_point, equal_error_rate
-from vidseq.plots import plot_learning_curves, plot_roc
+from vidseq.runs.metrics import eer_point, equal_error_rate
+from vidseq.runs.plots import plot_learning_curves, plot_roc
 
 
 def test_eer_lies_on_the_roc_curve_where_misses_equal_false_alarms():

@@ -13,8 +13,10 @@ import pytest
 import model_builder
 import util
 from conftest import require
-from vidseq import backbones, extract, ray_engine
-from vidseq.demo_data import make_demo_dataset
+from vidseq.features import backbones
+from vidseq.features import extract
+from vidseq.features import ray_engine
+from vidseq.data.demo_data import make_demo_dataset
 
 ray = require("ray")
 
@@ -113,7 +115,7 @@ def test_a_killed_driver_resumes_with_only_the_missing_videos(video_factory, tmp
 
 
 def test_cli_extract_on_ray(local_ray, dataset, tmp_path, capsys):
-    from vidseq import cli
+    from vidseq.cli import commands as cli
 
     with pytest.warns(UserWarning, match="broken.mp4"):
         code = cli.main(["extract", str(dataset), "--engine", "ray", "--workers", "1", "--num-frames", "4",

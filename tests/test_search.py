@@ -9,7 +9,11 @@ import pytest
 from matplotlib.figure import Figure
 
 import model_builder
-from vidseq import cli, extract, plots, search, training
+from vidseq.cli import commands as cli
+from vidseq.features import extract
+from vidseq.runs import plots
+from vidseq.runs import search
+from vidseq.runs import train
 
 BACKBONE = "MobileNetV2"
 COMMON = dict(weights="random", epochs=2, learning_rate=1e-3, batch_size=4, val_size=0.25, test_size=0.25)
@@ -34,14 +38,14 @@ def searched(dataset, cache_dir, tmp_path_factory):
     reads = []
     real_read = extract.read_frames_and_face
     extract.read_frames_and_face = lambda path, n, *a, **k: reads.append((path, n)) or real_read(path, n, *a, **k)
-    real_plot = training.plot_run_explanations
+    real_plot = train.plot_run_explanations
 
     def plot(*args, **kwargs):  # explain.png reads its two videos' crops again: a picture, not embedding
         before = len(reads)
         real_plot(*args, **kwargs)
         del reads[before:]
 
-    training.plot_run_explanations = plot
+    train.plot_run_explanations = plot
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -50,7 +54,7 @@ def searched(dataset, cache_dir, tmp_path_factory):
                                          save_dir=save_dir, cache_dir=cache_dir, **COMMON)
     finally:
         extract.read_frames_and_face = real_read
-        training.plot_run_explanations = real_plot
+        train.plot_run_explanations = real_plot
     return save_dir, table, reads
 
 

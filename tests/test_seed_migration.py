@@ -22,9 +22,11 @@ import model_builder
 import util
 import vidseq
 from conftest import write_folders_dataset
-from vidseq import search, seed_compat, training
-from vidseq.config import RunConfig
-from vidseq.seed_compat import SEED_ALIASES, TRAINING_OPTIONS
+from vidseq.runs import search
+from vidseq.training.fit import compile_model
+from vidseq.training.config import RunConfig
+from vidseq.training.seed_compat import SEED_ALIASES
+from vidseq.training.train_config import CALLBACK_DEFAULTS, training_config
 
 OFFLINE = dict(weights="random", epochs=2)  # all a seed user adds offline; 2 epochs keep tier 1 fast
 SMALL = dict(weights="random", batch_size=4, cache_dir=None, verbose=0)
@@ -184,7 +186,7 @@ def test_estop_none_turns_early_stopping_off(workdir, tmp_path, monkeypatch):
 
 
 def test_default_early_stopping_is_recorded():
-    config = seed_compat.training_config(RunConfig.from_options(6, "MobileNetV2", patience=4).train)
+    config = training_config(RunConfig.from_options(6, "MobileNetV2", patience=4).train)
     assert config["early_stopping"] == dict(monitor="val_loss", mode="auto", min_delta=0.0, patience=4, baseline=None,
                                             restore_best_weights=True, start_from_epoch=0)
     assert config["reduce_lr"] is None and config["momentum"] is None
@@ -219,7 +221,7 @@ def test_sgd_momentum_and_nesterov_reach_the_optimizer():
     def optimizer(**options):
         config = RunConfig.from_options(4, "MobileNetV2", **options)
         model = model_builder.build_classifier(4, 6, rnn=None)
-        training.compile_model(model, config.train, steps_per_epoch=2)
+        compile_model(model, config.train, steps_per_epoch=2)
         return model.optimizer
 
     sgd = optimizer(optimizer_name="sgd", momentum=0.5, nesterov=True)
@@ -248,7 +250,7 @@ def test_search_takes_seed_names_resumes_with_a_new_estop_object_and_refuses_cal
 def test_new_options_at_their_defaults_keep_search_run_names(workdir):
     """Searches started before these options existed still find their finished runs."""
     _, _, opts = model_builder.check_run_options(6, "MobileNetV2", {})
-    before = {k: v for k, v in opts.items() if k not in TRAINING_OPTIONS}
+    before = {k: v for k, v in opts.items() if k not in CALLBACK_DEFAULTS}
     data = workdir / "data" / "DFD"
     assert search.search_run_name(data, 6, "MobileNetV2", opts) == \
         search.search_run_name(data, 6, "MobileNetV2", before)

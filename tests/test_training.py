@@ -13,8 +13,10 @@ import pytest
 import model_builder
 import util
 from conftest import BACKBONE, RUN, embed, make_frames, write_folders_dataset
-from vidseq import config, sampling, training
-from vidseq.video_io import write_video
+from vidseq.training import train_config as config
+from vidseq.data import sampling
+from vidseq.training.fit import compile_model
+from vidseq.data.video_io import write_video
 
 
 def test_run_folder_contents_and_test_split_metrics(finished_run):
@@ -81,7 +83,7 @@ def test_training_options_reach_the_optimizer_and_loss(dataset, cache_dir, tmp_p
 def test_every_optimizer_compiles_with_and_without_weight_decay(optimizer, weight_decay):
     model = model_builder.build_classifier(4, 6, rnn=None)
     train = config.TrainConfig(optimizer=optimizer, weight_decay=weight_decay, learning_rate=1e-3)
-    training.compile_model(model, train, steps_per_epoch=3)
+    compile_model(model, train, steps_per_epoch=3)
     assert (model.optimizer.weight_decay or 0.0) == weight_decay
     model.train_on_batch(np.ones((2, 4, 6), "float32"), np.array([0, 1]))
 

@@ -1,11 +1,16 @@
-"""vidseq: one module per pipeline stage, in the order data flows.
+"""vidseq: video-sequence classification baselines, in packages by stage, in the order data flows.
 
-    layouts, identities -> splits -> sampling (faces, video_io) -> extract (backbones, cache)
-    -> heads | coatnet | finetune -> training -> runs -> leaderboard -> scoring (explain), search
+    utils     atomic writes, argument checks, config fields, the disk cache, progress, quiet imports
+    data      find videos (layouts, identities), split them, sample and decode frames, crop faces
+    features  frozen backbones, embeddings and face crops into the cache
+    models    sequence heads, CoAtNet, the fine-tuned frame classifier, and their settings
+    training  the run config, the registry of model families and their recipes (fit, score)
+    runs      train_test_classifier, run folders, the leaderboard, scoring, explanations, search
+    cli, app  the `vidseq` command and the web app
 
-`config` holds every run option (`RunConfig`); `cli` and `app` are the command and the web
-page; `util.py` and `model_builder.py` (repo root) re-export the public names. Importing
-the package, the config, discovery, splits or sampling loads no TensorFlow.
+Each package imports only its own stage and earlier ones (tests/test_architecture.py checks
+it). `util.py` and `model_builder.py` (repo root) re-export the public names. Importing the
+package, the config, discovery, splits or sampling loads no TensorFlow.
 """
 
 __version__ = "0.1.0"

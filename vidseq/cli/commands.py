@@ -1,0 +1,344 @@
+"""The `vidseq` command: demo, extract, train, search, evaluate, compare, predict, app.
+
+Heavy modules (TensorFlow via vidseq.runs.train and vidseq.runs.scoring, Streamlit) are imported inside the subcommands,
+so `vidseq --help` answers at once. Errors print one line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from vidseq.features.backbones import BACKBONES
+from vidseq.features.backbone_models import ImageNetUnavailable
+from vidseq.cli.flags import (ParserWithDefaults, add_face_flags, add_option_flags, face_crop_from_flags,
+                              in_cli_terms, parse_weights)
+from vidseq.training.families import model_names
+from vidseq.training.train_config import CALLBACK_OPTIONS
+
+# Small data: a faster learning rate than the seed's 1e-5, and larger val/test splits so
+# that their metrics mean something. Two heads on the same cached embeddings; on 20
+# training videos a GRU read out at the last frame overfits (test AUC 0.39-0.94 across
+# splits), one whose states are averaged over 32 frames much less (0.86-1.0).
+DEMO_TRAINING = dict(learning_rate=1e-3, epochs=150, batch_size=8, patience=20, dropout=0.3, val_size=0.2, test_size=0.3)
+DEMO_HEADS = (dict(rnn="gru", rnn_units=(64,), rnn_pooling="mean"), dict(rnn=None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vidseq", description="Video-sequence deepfake detection baselines.")
+    # Every command's --help shows each option's default (options that default to the
+    # library's own say it in their help, as it differs between model families).
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=ParserWithDefaults)
+
+    p = sub.add_parser("demo", help="generate the demo dataset, train one model on it, show the leaderboard")
+    p.add_argument("--data-dir", default="data/demo", help="where the demo videos are written")
+    p.add_argument("--save-dir", default="saved_models", help="where the runs are saved")
+    p.add_argument("--num-videos", type=int, default=40, help="videos, half real and half fake")
+    p.add_argument("--seed", type=int, default=0, help="the dataset's seed: another seed draws other videos")
+    p.add_argument("--num-frames", type=int, default=32, help="frames sampled per video")
+    p.add_argument("--weights", type=parse_weights, default="auto", help="auto (imagenet, else random) | random | ...")
+    p.add_argument("--epochs", type=int, default=DEMO_TRAINING["epochs"], help="at most (early stopping)")
+    p.add_argument("--cache-dir", default=None, help="cache (default: $VIDSEQ_CACHE or ~/.cache/vidseq)")
+    p.add_argument("--full-frames", action="store_true", help="embed whole frames instead of face crops")
+    p.add_argument("--data-only", action="store_true", help="only generate the demo videos")
+
+    p = sub.add_parser("extract", help="embed every video of a dataset into the cache")
+    p.add_argument("data_dir")
+    add_option_flags(p, ("num_frames", "img_model_name", "weights", "strategy", "seed", "cache_dir", "face_crop",
+                         "embed_batch_size", "compression"), suppress=False,
+                     img_model_name=dict(choices=sorted(BACKBONES), help="frozen image backbone"),
+                     embed_batch_size=dict(flags=("--batch-size", "--embed-batch-size")))
+    add_face_flags(p)
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="ray: embed on a Ray cluster (pip install \"vidseq[ray]\"); cache and videos on shared storage")
+    p.add_argument("--address", default=None, help="Ray cluster address (auto: the one `ray start` made here)")
+    p.add_argument("--workers", type=int, default=None, help="Ray actors (default: one per GPU, else one per node using all its CPUs)")
+
+    p = sub.add_parser("train", help="train and test one classifier (sequence head, CoAtNet, or a fine-tuned backbone)")
+    p.add_argument("data_dir")
+    p.add_argument("--like", metavar="RUN_DIR", default=None,
+                   help="start from a saved run's settings (frames, model, weights, face crops, head, training); "
+                        "flags given here change them")
+    add_option_flags(p)
+    add_face_flags(p)
+
+    p = sub.add_parser("search", help="train a grid (or random sample) of configurations; resumable")
+    p.add_argument("data_dir")
+    p.add_argument("--grid", required=True, help="a JSON (or YAML, with PyYAML) file: see README")
+    p.add_argument("--n-trials", type=int, default=None, help="draw this many configurations at random")
+    p.add_argument("--save-dir", default=None)
+    p.add_argument("--cache-dir", default=None)
+
+    p = sub.add_parser("evaluate", help="score a saved run on a dataset (e.g. another one)")
+    p.add_argument("run_dir")
+    p.add_argument("data_dir")
+    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"],
+                   help="which videos of DATA_DIR, split as the run split its own data")
+    p.add_argument("--compression", default=None, help="FaceForensics++/DFD quality folder (default: the run's)")
+
+    p = sub.add_parser("compare", help="leaderboard of saved runs")
+    p.add_argument("--save-dir", default="saved_models")
+    p.add_argument("--plot", action="store_true", help="also write SAVE_DIR/leaderboard.png")
+
+    p = sub.add_parser("predict", help="P(fake) of a video with a saved run, its label and the run's threshold")
+    p.add_argument("video")
+    p.add_argument("--run", required=True, help="a run folder under saved_models/")
+    p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+
+    for command, p in sub.choices.items():
+        p.add_argument("--verbose", action="store_true",
+                       help="also TensorFlow's start-up lines and Keras' per-epoch lines (default: progress bars)")
+
+    p = sub.add_parser("app", help="the web page: score videos with saved runs, browse the leaderboard")
+    p.add_argument("--save-dir", default="saved_models", help="the folder of saved runs (default saved_models)")
+    p.add_argument("--data-dir", default=None, help="a folder to pick videos from (default: the run's own data)")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8501, help="default 8501")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "verbose", False):
+        os.environ["VIDSEQ_VERBOSE"] = "1"  # read when TensorFlow loads: keep its start-up lines
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, OSError, ImageNetUnavailable) as err:
+        print(f"vidseq {args.command}: error: {in_cli_terms(str(err), command_parser(parser, args.command))}",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        # Everything written so far is complete (temp file + rename): caches and finished runs.
+        print(f"\nvidseq {args.command}: interrupted. Finished work is kept (embeddings, crops and face boxes in "
+              "the cache; finished runs in the save dir); run the same command again to resume from there.",
+              file=sys.stderr)
+        return 130
+
+
+def command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """The parser of one command (`vidseq COMMAND`) inside `build_parser()`'s."""
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[command]
+
+
+def cmd_demo(args) -> int:
+    from vidseq.data.demo_data import make_demo_dataset
+
+    summary = make_demo_dataset(args.data_dir, num_videos=args.num_videos, seed=args.seed)
+    print(f"Demo dataset: {summary}")
+    if args.data_only:
+        return 0
+    from vidseq.runs.search import search
+
+    # As a search: runs are named after their whole configuration, so a rerun with the same
+    # settings reuses its finished runs instead of adding identical rows to the leaderboard.
+    table = search(
+        args.data_dir, num_frames=[args.num_frames], img_model_names=["MobileNetV2"], heads=list(DEMO_HEADS),
+        weights=args.weights, save_dir=args.save_dir, face_crop=not args.full_frames,
+        verbose=2 if args.verbose else 1,
+        **{**DEMO_TRAINING, "epochs": args.epochs}, **({"cache_dir": args.cache_dir} if args.cache_dir else {}))
+    _print_leaderboard(table)
+    return 0
+
+
+def _discover(data_dir: str, compression: str | None = None, num_frames: int | None = None):
+    """The dataset's videos, found before TensorFlow loads: a wrong path fails in well under a second."""
+    from vidseq.data.layouts import discover_videos  # no TensorFlow
+    from vidseq.data.sampling import check_num_frames
+
+    if num_frames is not None:
+        check_num_frames(num_frames)
+    return discover_videos(data_dir, compression or "c23")
+
+
+def _run_folder(run_dir: str, needs: str = "config.json") -> Path:
+    if not (Path(run_dir) / needs).is_file():
+        raise ValueError(f"Received: {run_dir!r}, which has no {needs}. Expected a saved run folder "
+                         "(see `vidseq compare`).")
+    return Path(run_dir)
+
+
+def cmd_extract(args) -> int:
+    videos = _discover(args.data_dir, args.compression, args.num_frames)
+    from vidseq.utils.cache import default_cache_dir
+    from vidseq.features.extract import embed_videos
+
+    features, mask = embed_videos(
+        videos.path, args.num_frames, args.img_model_name, args.weights,
+        args.cache_dir or default_cache_dir(), face_crop_from_flags(args), batch_size=args.embed_batch_size,
+        on_error="skip", strategy=args.strategy, seed=args.seed, engine=args.engine, ray_workers=args.workers,
+        ray_address=args.address,
+    )
+    skipped = int((~mask.any(axis=1)).sum())
+    print(f"Embedded {len(videos) - skipped} of {len(videos)} videos: features {features.shape}; skipped {skipped}.")
+    return 0
+
+
+def cmd_train(args) -> int:
+    given = {k: v for k, v in vars(args).items()
+             if k not in ("command", "data_dir", "face_margin", "no_face", "max_faces", "like", "verbose")}
+    like = _run_settings(_run_folder(args.like)) if args.like else {}
+    options = {**like, **given}  # flags given on the command line win over the run's settings
+    options.setdefault("num_frames", 64)
+    options.setdefault("img_model_name", "MobileNetV2")
+    for name in ("rnn_units", "dense_units"):
+        if name in options:
+            options[name] = tuple(options[name])
+    if "face_crop" in given or any(v is not None for v in (args.face_margin, args.no_face, args.max_faces)):
+        options["face_crop"] = face_crop_from_flags(args)
+    name = options["img_model_name"]
+    if name.lower() not in (n.lower() for n in model_names()):
+        raise ValueError(f"Received: --model {name}. Expected one of {model_names()}.")
+    _discover(args.data_dir, options.get("compression"), options["num_frames"])
+    if args.like:
+        changed = {k: v for k, v in given.items() if like.get(k) != v}
+        print(f"Settings of {Path(args.like).name}" + (f", changed: {changed}" if changed else ", unchanged"))
+    from vidseq.runs.train import train_test_classifier
+
+    train_test_classifier(args.data_dir, options.pop("num_frames"), options.pop("img_model_name"), **options,
+                          verbose=2 if args.verbose else 1)
+    return 0
+
+
+def _run_settings(run_dir: Path) -> dict:
+    """The options a saved run was trained with, as train_test_classifier takes them."""
+    from vidseq.runs.folders import run_config
+
+    config = run_config(run_dir)
+    settings = {k: v for k, v in config.options().items() if k not in ("run_name", "verbose", *CALLBACK_OPTIONS)}
+    if config.cache_dir is None:
+        settings.pop("cache_dir")
+    return {**settings, "num_frames": config.num_frames, "img_model_name": config.img_model_name}
+
+
+GRID_KEYS = ("num_frames", "img_model_names", "heads", "n_trials", "seed", "options")
+
+
+def read_grid(path: str) -> dict:
+    """A search grid from JSON (or YAML when PyYAML is installed), keys checked."""
+    with open(path) as f:
+        text = f.read()
+    if path.endswith((".yaml", ".yml")):
+        try:
+            import yaml
+        except ImportError as err:
+            raise ValueError(f"Received: --grid {path!r}, a YAML file, but PyYAML is not installed. "
+                             "Expected a JSON file, or `pip install pyyaml`.") from err
+        grid = yaml.safe_load(text)
+    else:
+        try:
+            grid = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"Received: --grid {path!r}, which is not valid JSON ({err}).") from err
+    if not isinstance(grid, dict) or set(grid) - set(GRID_KEYS):
+        raise ValueError(f"Received: a grid with keys {sorted(grid) if isinstance(grid, dict) else grid!r}. "
+                         f"Expected some of {list(GRID_KEYS)}.")
+    return grid
+
+
+def cmd_search(args) -> int:
+    grid = read_grid(args.grid)
+    _discover(args.data_dir, grid.get("options", {}).get("compression"))
+    from vidseq.runs.search import search
+
+    options = dict(grid.get("options", {}))
+    options.update({k: v for k, v in (("save_dir", args.save_dir), ("cache_dir", args.cache_dir)) if v is not None})
+    n_trials = args.n_trials if args.n_trials is not None else grid.get("n_trials")
+    if args.verbose:
+        options["verbose"] = 2
+    table = search(args.data_dir, **{k: grid[k] for k in ("num_frames", "img_model_names", "heads") if k in grid},
+                   n_trials=n_trials, seed=grid.get("seed", 0), **options)
+    _print_leaderboard(table)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    _run_folder(args.run_dir, "model.keras")
+    _discover(args.data_dir, args.compression)
+    from vidseq.runs.scoring import evaluate
+
+    metrics = evaluate(args.run_dir, args.data_dir, args.split, args.compression)
+    auc = "n/a" if metrics["auc"] is None else f"{metrics['auc']:.3f}"
+    print(f"{metrics['videos']} videos ({metrics['real']} real, {metrics['fake']} fake), {len(metrics['skipped'])} "
+          f"skipped: AUC {auc}, accuracy {metrics['accuracy']:.3f}, log loss {metrics['log_loss']:.4f}")
+    print(f"Wrote {metrics['written']}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from vidseq.runs.leaderboard import compare_saved_models  # no TensorFlow: the leaderboard answers at once
+
+    table = compare_saved_models(args.save_dir, plot=args.plot)
+    _print_leaderboard(table)
+    if args.plot and not table.empty:
+        print(f"Wrote {args.save_dir}/leaderboard.png")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    _run_folder(args.run)
+    if not Path(args.video).is_file():
+        raise ValueError(f"Received: {args.video!r}, which is not a file. Expected a video file.")
+    from vidseq.runs.folders import run_threshold
+    from vidseq.runs.scoring import predict_video
+    from vidseq.data.video_io import check_truncation
+
+    truncation = check_truncation(args.video)  # scored all the same, and said next to the score
+    score = predict_video(args.video, args.run, truncated="keep" if truncation else None)
+    threshold = run_threshold(args.run)
+    result = {"video": args.video, "p_fake": round(score, 4), "label": "FAKE" if score >= threshold else "REAL",
+              "threshold": threshold, "run": str(Path(args.run)),
+              "truncated": None if truncation is None else {"decoded": truncation.decoded,
+                                                            "declared": truncation.declared}}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        note = "" if truncation is None else (f"  TRUNCATED: scored on the {truncation.decoded} of "
+                                              f"{truncation.declared} frames that decode")
+        print(f"P(fake) {score:.4f}  {result['label']}  (threshold {threshold:.2f}, run {Path(args.run).name}){note}")
+    return 0
+
+
+def cmd_app(args) -> NoReturn:
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise ValueError('Received: vidseq app without Streamlit installed. Expected it: pip install "vidseq[app]".')
+    for flag, folder in (("--save-dir", args.save_dir), ("--data-dir", args.data_dir)):
+        if folder is not None and not Path(folder).is_dir():
+            raise ValueError(f"Received: {flag} {folder!r}, which is not a directory.")
+    if not 1 <= args.port <= 65535:
+        raise ValueError(f"Received: --port {args.port}. Expected a port number in [1, 65535].")
+    command = [sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("app.py")),
+               "--server.address", args.host, "--server.port", str(args.port), "--server.headless", "true",
+               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "viewer", "--", "--save-dir", args.save_dir]
+    if args.data_dir is not None:
+        command += ["--data-dir", args.data_dir]
+    print(f"vidseq app: http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    os.execv(sys.executable, command)  # Streamlit becomes this process: Ctrl-C and kill reach it directly
+
+
+def _print_leaderboard(table) -> None:
+    if table.empty:
+        print("No finished runs yet.")
+        return
+    columns = ["run", "dataset", "backbone", "num_frames", "head", "weights", "val_auc", "test_auc", "test_accuracy",
+               "test_eer", "test_videos", "test_split", "epochs"]
+    columns += [c for c in table.columns if c.startswith("eval_") and c.endswith("_auc")]
+    print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+COMMANDS = {"demo": cmd_demo, "extract": cmd_extract, "train": cmd_train, "search": cmd_search,
+            "evaluate": cmd_evaluate, "compare": cmd_compare, "predict": cmd_predict, "app": cmd_app}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The data settings of a run: which videos go where, and which frames of them are read.
+
+    >>> DataConfig(val_size=0.2).split_by
+    'identities'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vidseq.data.faces import FaceCrop, face_settings
+from vidseq.data.sampling import STRATEGIES
+from vidseq.data.splits import SPLIT_BY
+from vidseq.utils.checks import check_choice
+from vidseq.utils.options import option
+
+TRUNCATED = ("skip", "keep")  # a video whose frames stop short of its container's count: skipped, or kept
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which videos go where, and which frames of them are read."""
+
+    strategy: str = option("uniform", "which frames to sample", choices=STRATEGIES)
+    face_crop: bool | FaceCrop = option(False, "crop around each video's face with MTCNN")
+    val_size: float = option(0.15, "share of the videos for validation (model selection)", type=float)
+    test_size: float = option(0.15, "share of the videos for the test", type=float)
+    split_by: str = option("identities", "identities: no person in two splits, fakes that straddle left out; "
+                                         "group: only each video's main (target) identity kept apart",
+                           choices=SPLIT_BY)
+    identities: str | None = option(None, "a CSV file,identities saying who each video shows (overrides what file "
+                                          "names say)", metavar="CSV")
+    truncated: str = option("skip", "a video whose frames stop short of what its container declares: skip it or "
+                                    "keep the frames that decode", choices=TRUNCATED)
+    compression: str = option("c23", "FaceForensics++/DFD quality folder: raw, c23 or c40")
+
+    def __post_init__(self):
+        check_choice("strategy", self.strategy, STRATEGIES)
+        face_settings(self.face_crop)
+        check_choice("split_by", self.split_by, SPLIT_BY)
+        check_choice("truncated", self.truncated, TRUNCATED)
+
+    @property
+    def face(self) -> FaceCrop | None:
+        """The face-crop settings (None: whole frames)."""
+        return face_settings(self.face_crop)
+
+    @property
+    def on_truncated(self) -> str:
+        """How reads treat a truncated file: refuse it ("raise"; the run skips it) or "keep" its frames."""
+        return "keep" if self.truncated == "keep" else "raise"

@@ -1,0 +1,306 @@
+"""Frame sampling and decoding: which frames of a video to read, read them (resized or face-cropped).
+
+Nothing here imports TensorFlow.
+
+    >>> from vidseq.data.sampling import sample_indices
+    >>> sample_indices(100, 4).tolist()
+    [12, 37, 62, 87]
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from vidseq.utils.cache import DiskCache, cache_key
+from vidseq.utils.checks import check_int
+from vidseq.data.faces import TRACKER_VERSION, FaceCrop, crop_face, detect_faces, face_settings, shrink_for_detection, track_faces
+from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, count_frames, frame_count_hint, grab_frames,
+                             is_truncated, open_video, resize_frame)
+
+STRATEGIES = ("uniform", "random", "clip", "stride")
+ON_TRUNCATED = ("raise", "keep")
+MAX_FRAMES = 1024
+
+
+class NoFaceError(VideoReadError):
+    """No face in any sampled frame, and the face-crop settings say to skip such videos."""
+
+
+def check_num_frames(num_frames: int) -> int:
+    """Validate a frame count: an int in [1, 1024]."""
+    return check_int("num_frames", num_frames, 1, MAX_FRAMES)
+
+
+def sample_indices(
+    total_frames: int,
+    num_frames: int,
+    strategy: str = "uniform",
+    seed: int | None = None,
+    stride: int = 2,
+) -> np.ndarray:
+    """Indices of the frames to decode: sorted, unique, at most `min(total_frames, num_frames)`.
+
+    Strategies:
+      - "uniform": evenly spaced over the whole video (centre of `num_frames` equal bins).
+      - "random": a sorted random subset, reproducible with `seed`.
+      - "clip": `num_frames` contiguous frames; centred when `seed` is None, else a random start.
+      - "stride": every `stride`-th frame from the first one.
+
+    >>> sample_indices(100, 4).tolist()
+    [12, 37, 62, 87]
+    >>> sample_indices(10, 4, "stride", stride=3).tolist()
+    [0, 3, 6, 9]
+    """
+    num_frames = check_num_frames(num_frames)
+    check_int("total_frames", total_frames, 0)
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Received: strategy={strategy!r}. Expected one of {list(STRATEGIES)}.")
+    check_int("stride", stride, 1)
+    total_frames, n = int(total_frames), min(int(total_frames), num_frames)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    if strategy == "uniform":
+        # Integer arithmetic: exact, and unique whenever total_frames >= num_frames.
+        return (np.arange(n, dtype=np.int64) * 2 + 1) * total_frames // (2 * n)
+    if strategy == "random":
+        rng = np.random.default_rng(seed)
+        return np.sort(rng.choice(total_frames, size=n, replace=False)).astype(np.int64)
+    if strategy == "clip":
+        slack = total_frames - n
+        start = slack // 2 if seed is None else int(np.random.default_rng(seed).integers(0, slack + 1))
+        return np.arange(start, start + n, dtype=np.int64)
+    return np.arange(0, total_frames, stride, dtype=np.int64)[:num_frames]
+
+
+def read_frames(
+    path: str | os.PathLike,
+    num_frames: int,
+    size: tuple[int, int] | None = None,
+    strategy: str = "uniform",
+    seed: int | None = None,
+    face_crop: bool | FaceCrop = False,
+    crop: str | None = None,
+    stride: int = 2,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    track: int = 0,
+    on_truncated: str = "raise",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode `num_frames` sampled frames of a video in one forward pass.
+
+    Returns `(frames, mask)`: frames uint8 RGB `(num_frames, H, W, 3)` and mask bool
+    `(num_frames,)`. A video shorter than `num_frames` is zero-padded at the end, mask
+    False there. `size=(h, w)` resizes each frame as it is decoded (INTER_AREA when
+    shrinking); `crop="center"` first crops to the target aspect ratio.
+    `face_crop=True` (or a `vidseq.data.faces.FaceCrop` with other settings) returns square
+    crops around one tracked face instead, `size` defaulting to (224, 224); the boxes are
+    cached under `cache_dir` when given. A video without any face falls back to full
+    frames, or raises `NoFaceError` with `FaceCrop(no_face="skip")`. `track=k` crops the
+    video's k-th face track (0 = the main face; `count_face_tracks` says how many there are,
+    at most `FaceCrop.max_faces`); a track the video lacks raises `NoFaceError`.
+    Raises `VideoReadError` for missing, empty or non-video files, and its subclass
+    `TruncatedVideoError` for a file whose frames stop well short of what its container
+    declares (a partial download); `on_truncated="keep"` samples what decodes instead, with
+    a warning.
+
+    >>> frames, mask = read_frames("data/demo/real/real_000.mp4", 16, size=(224, 224))  # doctest: +SKIP
+    >>> frames.shape, mask.all()  # doctest: +SKIP
+    ((16, 224, 224, 3), True)
+    """
+    frames, mask, _ = read_frames_and_face(path, num_frames, size, strategy, seed, face_crop, crop, stride, cache_dir,
+                                           track=track, on_truncated=on_truncated)
+    return frames, mask
+
+
+def read_frames_and_face(
+    path, num_frames, size=None, strategy="uniform", seed=None, face_crop=False, crop=None, stride=2, cache_dir=None,
+    *, track: int = 0, on_truncated: str = "raise",
+) -> tuple[np.ndarray, np.ndarray, bool | None]:
+    """`read_frames`, plus whether a face was found (None when `face_crop` is off)."""
+    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride, track, on_truncated)
+    if crop not in (None, "center"):
+        raise ValueError(f"Received: crop={crop!r}. Expected None or 'center'.")
+    if crop and face:
+        raise ValueError("Received: crop='center' with face_crop. Expected one of them: a face crop is already square.")
+    if face and size is None:
+        size = (224, 224)
+    if crop and size is None:
+        raise ValueError("Received: crop='center' with size=None. A crop needs a target size=(h, w).")
+    if size is not None:
+        if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
+            raise ValueError(f"Received: size={size!r}. Expected (height, width) positive ints.")
+        size = (int(size[0]), int(size[1]))
+    resize = (lambda f, k: resize_frame(f, size, crop)) if size else None
+    boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track, on_truncated)
+             if face else None)
+    if face and boxes is None and face.no_face == "skip":
+        raise NoFaceError(f"No face found in video (no_face='skip'): {str(path)!r}")
+    if boxes is None:
+        _, frames, n = sample(resize)
+    else:
+        indices = np.asarray(boxes["indices"], np.int64)
+        frames, n = grab_frames(path, indices, lambda f, k: crop_face(f, boxes["boxes"][k], size, face.margin),
+                                rows=num_frames)
+    if not n:
+        raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
+    return frames, np.arange(num_frames) < n, (boxes is not None) if face else None
+
+
+def read_frames_and_boxes(
+    path: str | os.PathLike,
+    num_frames: int,
+    strategy: str = "uniform",
+    seed: int | None = None,
+    face_crop: bool | FaceCrop = True,
+    max_side: int = 320,
+    cache_dir: str | os.PathLike | None = None,
+    stride: int = 2,
+    *,
+    track: int = 0,
+    on_truncated: str = "raise",
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The sampled frames as a run sees them before cropping, shrunk to at most `max_side`
+    pixels, with the tracked face box `(x, y, w, h)` in each (None without face_crop or face).
+    `track=k`: the k-th face track's boxes, as `read_frames(..., track=k)` crops them.
+
+    For looking at data, e.g. `vidseq.runs.plots.plot_frames(*read_frames_and_boxes(path, 8))`.
+    """
+    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride, track, on_truncated)
+    shrink, scales = _shrinker(max_side)
+    boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track, on_truncated)
+             if face else None)
+    _, frames, n = sample(shrink)
+    if not n:
+        raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
+    return frames[:n], None if boxes is None else np.asarray(boxes["boxes"])[:n] * scales[-1]
+
+
+def sampling_seed(strategy: str, seed: int | None) -> int | None:
+    """The seed as far as sampling uses it: only "random" and "clip" do, so runs with other
+    seeds share cache entries under the other strategies."""
+    return seed if strategy in ("random", "clip") else None
+
+
+def check_on_truncated(on_truncated: str) -> str:
+    """`on_truncated` if valid: "raise" (a truncated file is an error) or "keep" (sample what decodes)."""
+    if on_truncated not in ON_TRUNCATED:
+        raise ValueError(f"Received: on_truncated={on_truncated!r}. Expected one of {list(ON_TRUNCATED)}.")
+    return on_truncated
+
+
+def _sample_and_grab(path, num_frames, strategy, seed, stride, transform,
+                     on_truncated: str = "raise") -> tuple[np.ndarray, np.ndarray | None, int]:
+    """Sampled indices, then `grab_frames`' `(frames, n)` padded to `num_frames` rows.
+
+    The container's frame count is trusted only if the video really has those frames.
+    """
+    cap = open_video(path)
+    total = frame_count_hint(cap)
+    cap.release()
+    if total:
+        indices = sample_indices(total, num_frames, strategy, seed, stride)
+        frames, n = grab_frames(path, indices, transform, rows=num_frames)
+        if n == len(indices):
+            return indices, frames, n
+    # The container's count was missing or too high: count what really decodes, then
+    # sample again from that count (a second pass, only for such files).
+    decodable = count_frames(path)
+    if is_truncated(decodable, total):
+        error = TruncatedVideoError(path, decodable, total)
+        if on_truncated == "raise":
+            raise error
+        warnings.warn(f"{error} (kept: sampling what decodes)", stacklevel=2)
+    indices = sample_indices(decodable, num_frames, strategy, seed, stride)
+    return (indices, *grab_frames(path, indices, transform, rows=num_frames))
+
+
+def _shrinker(max_side: int):
+    """A grab transform shrinking frames to at most `max_side` pixels, and the list of scales it used."""
+    scales: list[float] = []
+
+    def shrink(frame, k):
+        small, scale = shrink_for_detection(frame, max_side)
+        scales.append(scale)
+        return small
+
+    return shrink, scales
+
+
+def count_face_tracks(
+    path: str | os.PathLike,
+    num_frames: int,
+    strategy: str = "uniform",
+    seed: int | None = None,
+    face_crop: bool | FaceCrop = True,
+    cache_dir: str | os.PathLike | None = None,
+    stride: int = 2,
+) -> int:
+    """How many face tracks `read_frames(..., track=k)` can read for these settings: 0 for a
+    face-free video, at most `FaceCrop.max_faces`. Detects faces only when the boxes are not
+    cached yet (reading the video's frames with the same `cache_dir` caches them)."""
+    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride)
+    if face is None:
+        raise ValueError(f"Received: face_crop={face_crop!r}. Expected True or a FaceCrop: tracks are face tracks.")
+    return min(len(_face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample)["tracks"]),
+               face.max_faces)
+
+
+def _checked_read(path, num_frames, strategy, seed, face_crop, stride, track=0, on_truncated="raise"):
+    """A read's settings checked before the file is touched: `(num_frames, FaceCrop or None,
+    sample)`, where `sample(transform)` grabs the sampled frames (`_sample_and_grab`)."""
+    num_frames = check_num_frames(num_frames)
+    sample_indices(0, num_frames, strategy, seed, stride)
+    face = face_settings(face_crop)
+    _check_track(track, face)
+    check_on_truncated(on_truncated)
+
+    def sample(transform):
+        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_truncated)
+
+    return num_frames, face, sample
+
+
+def _check_track(track: int, face: FaceCrop | None) -> None:
+    if face is None and track != 0:
+        raise ValueError(f"Received: track={track!r} without face_crop. Expected track=0: tracks are face tracks.")
+    if face is not None:
+        check_int("track", track, 0, face.max_faces - 1)
+
+
+def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample,
+                 on_truncated: str = "raise") -> dict:
+    """`{"indices", "tracks"}`: the sampled frames and every face track's boxes there (main
+    track first, none for a face-free video), in the video's pixels; cached."""
+    detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence,
+                     first_pass=face.first_pass)
+    # The tracker's version too: boxes cached by an older tracker are tracked again.
+    # A truncated file's boxes, kept on request, must never serve a read that would refuse it.
+    kept = {"truncated": "keep"} if on_truncated == "keep" else {}
+    key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, detection=detection,
+                    tracker=TRACKER_VERSION, **kept)
+    cache = DiskCache(cache_dir, "faces")
+    cached = cache.load_json(key)
+    if cached is None:
+        # Detection sees small frames (only those are held); boxes go back to the video's pixels.
+        shrink, scales = _shrinker(face.detect_size)
+        indices, small, n = sample(shrink)
+        tracks = track_faces(detect_faces(small[:n], face), small.shape[1:3]) if n else []
+        cached = {"indices": indices.tolist(), "tracks": [(track / scales[-1]).tolist() for track in tracks]}
+        cache.save_json(key, cached)
+    return cached
+
+
+def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample, track=0,
+                on_truncated: str = "raise") -> dict | None:
+    """`{"indices", "boxes"}` of face track `track` at the sampled frames, None without a face.
+
+    Raises NoFaceError when the video has a face but not that many tracks."""
+    cached = _face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample, on_truncated)
+    tracks = cached["tracks"]
+    if track and track >= len(tracks):
+        raise NoFaceError(f"Received: track={track} for a video with {len(tracks)} face track(s). "
+                          f"Expected track < {len(tracks)}: {str(path)!r}")
+    return {"indices": cached["indices"], "boxes": tracks[track]} if tracks else None

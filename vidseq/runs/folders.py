@@ -1,0 +1,167 @@
+"""Run folders: what a trained run leaves behind, and reading it back.
+
+`save_run` writes `save_dir/<run_name>/`: `model.keras`, `config.json`, `metrics.json`
+(written last: its presence marks a finished run), `history.csv`, `splits.csv`,
+`scores.csv` and plots. `run_config`, `load_classifier` and `run_threshold` read it.
+
+    >>> from vidseq.runs.folders import load_classifier, run_threshold
+    >>> model = load_classifier("saved_models/<run>")  # doctest: +SKIP
+    >>> run_threshold("saved_models/<run>")  # doctest: +SKIP
+    0.5
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from vidseq import __version__
+from vidseq.data.sampling import read_frames_and_boxes
+from vidseq.data.splits import split_fingerprint, split_report
+from vidseq.data.video_io import VideoReadError
+from vidseq.runs.plots import plot_frames, plot_learning_curves, plot_roc, plot_score_histograms
+from vidseq.training.config import RunConfig
+from vidseq.training.fitted import Fitted
+from vidseq.training.videos import RunVideos
+from vidseq.utils.atomic import atomic_path, write_json, write_text
+
+LABELS = ["real", "fake"]  # class names by output index: the sigmoid output is P(fake)
+
+
+def save_run(videos: RunVideos, fitted: Fitted, metrics: dict) -> tuple[Path, pd.DataFrame]:
+    """Save a trained run's folder (metrics.json last): `(run folder, its scores table)`.
+
+    `metrics`: the validation and test metrics; the split, training and skipped videos are added here."""
+    config = videos.config
+    history = pd.DataFrame(fitted.history).rename_axis("epoch").reset_index()
+    tested = videos.videos[videos.used["test"]]
+    metrics.update(
+        test_split=split_fingerprint(tested.path, tested.label),
+        split_report=split_report(videos.used_videos).to_dict(orient="index"),
+        test_loss=metrics["test"]["log_loss"], test_acc=metrics["test"]["accuracy"],
+        train_videos=int(fitted.train_videos), epochs_trained=int(len(history)),
+        best_epoch=int(history.val_loss.idxmin()) + 1, train_seconds=round(fitted.train_seconds, 2),
+        skipped=[{"path": p, "error": e} for p, e in videos.errors.items()], no_face=videos.no_face,
+    )
+    model = fitted.model
+    dataset = dataset_name(videos.videos, videos.data_dir)
+    name = config.run_name or (f"{dataset}_{config.img_model_name}_f{config.num_frames}_{model.name}_"
+                               f"{time.strftime('%Y%m%d-%H%M%S')}")
+    run_dir = new_run_dir(config.save_dir, name)
+    import keras  # loaded already: the model is a Keras model
+
+    entries = dict(
+        data_dir=str(Path(videos.data_dir).resolve()), dataset=dataset, num_frames=config.num_frames,
+        params=int(model.count_params()), cache_dir=str(videos.cache_dir.resolve()),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        versions=dict(vidseq=__version__, keras=keras.__version__, backend=keras.backend.backend()),
+        **config.to_json(), **fitted.recorded,
+    )
+    table = pd.concat([videos.videos.loc[videos.used[s], ["path", "split", "label"]].assign(score=fitted.scores[s])
+                       for s in fitted.scores], ignore_index=True)
+    _plot_frames(videos, table, run_dir / "frames.png")
+    _save(run_dir, model, entries, metrics, history, videos.videos, table)
+    return run_dir, table
+
+
+def _plot_frames(videos: RunVideos, table: pd.DataFrame, path: Path) -> None:
+    """Up to 8 sampled frames (face boxes drawn) of the first fake test video."""
+    config = videos.config
+    fakes = table[(table.split == "test") & (table.label == 1)].path
+    try:
+        frames, boxes = read_frames_and_boxes(fakes.iloc[0], min(config.num_frames, 8), config.data.strategy,
+                                              config.seed, videos.face or False, cache_dir=videos.cache_dir)
+    except (IndexError, VideoReadError):
+        return
+    plot_frames(frames, boxes, title=f"{Path(fakes.iloc[0]).name}: sampled frames", path=path, columns=4)
+
+
+def dataset_name(videos: pd.DataFrame, data_dir: str | os.PathLike) -> str:
+    """What a run's dataset is called: its layouts ("dfd", "celebdf+dfdc"), where plain
+    real/fake folders take the data directory's name (data/DFD -> "DFD")."""
+    names = {file_safe(Path(data_dir).resolve().name) if d == "folders" else d for d in videos.dataset.unique()}
+    return "+".join(sorted(names))
+
+
+def file_safe(name: str) -> str:
+    """`name` with every character a file name should not hold replaced by "_"."""
+    return re.sub(r"[^\w.+-]", "_", name)
+
+
+def new_run_dir(save_dir: str | os.PathLike, run_name: str) -> Path:
+    """`save_dir/run_name`, or `run_name-2`, `-3`, ... : created here, so parallel runs never share one."""
+    base, n = Path(save_dir) / run_name, 1
+    while True:
+        run_dir = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            n += 1
+
+
+def _save(run_dir: Path, model, config: dict, metrics: dict, history: pd.DataFrame, videos: pd.DataFrame,
+          scores: pd.DataFrame) -> None:
+    with atomic_path(run_dir / "model.keras") as tmp:
+        model.save(tmp)
+    write_json(run_dir / "config.json", config)
+    write_text(run_dir / "history.csv", history.to_csv(index=False))
+    table = videos.assign(identities=videos.identities.map("|".join))[["path", "label", "identities", "group", "split",
+                                                                        "dataset"]]
+    write_text(run_dir / "splits.csv", table.to_csv(index=False))
+    plot_learning_curves(history, run_dir / "learning_curves.png")
+    write_text(run_dir / "scores.csv", scores.to_csv(index=False))
+    plot_roc(scores, run_dir / "roc.png")
+    plot_score_histograms(scores, run_dir / "scores.png")
+    write_json(run_dir / "metrics.json", metrics)  # last: its presence marks a finished run
+
+
+def read_config(run_dir: str | os.PathLike) -> dict:
+    """A run folder's config.json, as written (settings and what the run recorded)."""
+    file = Path(run_dir) / "config.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no config.json. Expected a saved run folder.")
+    return json.loads(file.read_text())
+
+
+def run_config(run_dir: str | os.PathLike) -> RunConfig:
+    """A run folder's settings, typed (`RunConfig.from_json`), also from folders of earlier versions."""
+    return RunConfig.from_json(read_config(run_dir))
+
+
+def load_classifier(run_dir: str | os.PathLike):
+    """The run's best model (`model.keras`), loaded with safe_mode."""
+    file = Path(run_dir) / "model.keras"
+    if not file.is_file():
+        raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no model.keras. Expected a saved run folder.")
+    import keras  # here: reading a run's settings needs no TensorFlow
+
+    return keras.saving.load_model(file, safe_mode=True)
+
+
+def run_threshold(run_dir: str | os.PathLike) -> float:
+    """The P(fake) at or above which a run calls a video FAKE: its validation split's threshold in
+    metrics.json, else its test split's, else 0.5 (chosen on validation, never on test data).
+
+    >>> run_threshold("saved_models/<run>")  # doctest: +SKIP
+    0.5
+    """
+    file = Path(run_dir) / "metrics.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no metrics.json. "
+                                "Expected a finished run folder.")
+    metrics = json.loads(file.read_text())
+    for split in ("val", "test"):
+        threshold = (metrics.get(split) or {}).get("threshold")
+        if threshold is not None:
+            return float(threshold)
+    return 0.5
+
+
+__all__ = ["LABELS", "save_run", "dataset_name", "file_safe", "new_run_dir", "read_config", "run_config",
+           "load_classifier", "run_threshold"]

@@ -1,0 +1,126 @@
+"""Run and leaderboard plots: each function returns its figure and, given a path, saves a PNG.
+
+Figures are made with `matplotlib.figure.Figure`, not pyplot, so that saving a run never
+switches a notebook's backend or closes its figures; a notebook cell ending in one of these
+calls displays the figure.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from vidseq.utils.atomic import atomic_path
+from vidseq.runs.metrics import eer_point
+
+
+def new_figure(figsize: tuple[float, float]):
+    """A matplotlib Figure not tied to pyplot (no global state: safe in threads and servers)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def save_figure(fig, path: str | os.PathLike | None):
+    """Lay `fig` out and, with a `path`, write it whole (temp file + rename); returns `fig`."""
+    fig.tight_layout()
+    if path is not None:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
+    return fig
+
+
+def plot_learning_curves(history: pd.DataFrame, path: str | os.PathLike | None = None):
+    """Loss and accuracy per epoch, train against validation; the best validation-loss epoch marked."""
+    fig = new_figure((10, 4))
+    best = int(history["val_loss"].idxmin()) + 1 if "val_loss" in history and history["val_loss"].notna().any() else None
+    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            if prefix + metric in history:
+                ax.plot(history["epoch"] + 1, history[prefix + metric], style, label=(prefix or "train_") + metric)
+        if best is not None:  # early stopping restores this epoch's weights: the model saved
+            ax.axvline(best, color="grey", linestyle=":", label=f"best epoch {best} (kept)")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_roc(scores: pd.DataFrame, path: str | os.PathLike | None = None):
+    """ROC curve per split of a `scores.csv` table (split, label, score), AUC and EER point marked."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig = new_figure((5, 5))
+    ax = fig.subplots()
+    for split, group in scores.groupby("split", sort=False):
+        if group.label.nunique() == 2:
+            fpr, tpr, _ = roc_curve(group.label, group.score)
+            line, = ax.plot(fpr, tpr, label=f"{split} (AUC {roc_auc_score(group.label, group.score):.3f})")
+            x, y = eer_point(fpr, tpr)  # on the curve, where misses and false alarms are equal
+            ax.plot(x, y, "o", color=line.get_color(), label=f"{split} EER {x:.3f}")
+    ax.plot([0, 1], [0, 1], ":", color="grey")
+    ax.set_xlabel("false positive rate (real called fake)")
+    ax.set_ylabel("true positive rate (fake caught)")
+    ax.legend(loc="lower right")
+    return save_figure(fig, path)
+
+
+def plot_score_histograms(scores: pd.DataFrame, path: str | os.PathLike | None = None):
+    """P(fake) of real against fake videos, one panel per split of a `scores.csv` table."""
+    splits = list(dict.fromkeys(scores.split))
+    fig = new_figure((5 * max(len(splits), 1), 3.5))
+    axes = np.atleast_1d(fig.subplots(1, max(len(splits), 1)))
+    bins = np.linspace(0, 1, 21)
+    for ax, split in zip(axes, splits):
+        group = scores[scores.split == split]
+        for label, name, colour in ((0, "real", "tab:blue"), (1, "fake", "tab:red")):
+            ax.hist(group.score[group.label == label], bins=bins, alpha=0.6, color=colour, label=name)
+        ax.axvline(0.5, color="grey", linestyle=":")
+        ax.set_title(f"{split}: {len(group)} videos")
+        ax.set_xlabel("P(fake)")
+        ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_frames(frames: np.ndarray, boxes: np.ndarray | None = None, title: str = "",
+                path: str | os.PathLike | None = None, columns: int = 8):
+    """A grid of RGB frames `(T, H, W, 3)`, each with its face box `(x, y, w, h)` when given."""
+    from matplotlib.patches import Rectangle
+
+    rows = -(-len(frames) // columns)
+    height, width = frames.shape[1:3]
+    fig = new_figure((2 * columns, 2 * rows * height / width + (0.4 if title else 0)))
+    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
+    for k, ax in enumerate(axes):
+        ax.axis("off")
+        if k < len(frames):
+            ax.imshow(frames[k])
+            if boxes is not None:
+                x, y, w, h = boxes[k]
+                ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor="lime", linewidth=1.5))
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def plot_leaderboard(table: pd.DataFrame, metric: str = "val_auc", path: str | os.PathLike | None = None,
+                     top: int = 20, shown_too: str = "test_auc"):
+    """Horizontal bars of `metric` per run in the table's order (`compare_saved_models` ranks
+    by validation AUC), the first `top` rows; `shown_too` (test AUC) is marked, not ranked by."""
+    shown = table.dropna(subset=[metric]).head(top)
+    fig = new_figure((9, 0.35 * len(shown) + 1.4))
+    ax = fig.subplots()
+    rows = np.arange(len(shown))
+    ax.barh(rows, shown[metric], color="tab:green", label=metric)
+    if shown_too in shown:
+        ax.plot(shown[shown_too], rows, "k|", markersize=12, label=f"{shown_too} (shown, not ranked by)")
+    ax.set_yticks(rows, shown.run, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.08)
+    ax.set_xlabel("AUC")
+    ax.legend(loc="lower right", fontsize=8)
+    for i, value in enumerate(shown[metric]):
+        ax.text(value, i, f" {value:.3f}", va="center", fontsize=8)
+    return save_figure(fig, path)

@@ -1,0 +1,140 @@
+"""Model families as data: one registry entry per kind of model a run can train.
+
+A family names the models that select it, the config section its runs carry, its own
+defaults and options, and (as import paths, so that this table loads without TensorFlow)
+the function that builds its model and the recipe module that trains and scores it. The
+config, the CLI, training, scoring and the search read this table; adding a family is one
+`register_family` call plus its modules, in the spirit of timm's `register_model`.
+
+A recipe module defines `fit(videos, config) -> Fitted` and
+`score(config, paths, model, track) -> (scores, errors, frame_scores)`. A frame classifier's
+builder takes `(img_model_name, weights, image: ImageConfig)` and returns the model and
+what config.json records of it; a sequence head's is `vidseq.models.heads.build_classifier`.
+
+    >>> family_for("CoAtNet-0").name, family_for("MobileNetV2").name, family_for("MobileNetV2", True).name
+    ('coatnet', 'sequence', 'finetune')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from vidseq.features.backbones import BACKBONES, check_weights
+from vidseq.models.coatnet_variants import COATNET_NAMES
+from vidseq.models.config import HeadConfig, ImageConfig
+
+
+@dataclass(frozen=True)
+class Family:
+    """One model family: what selects it, what its runs hold, what builds, trains and scores it."""
+
+    name: str  # recorded nowhere: a run's family follows from its model name and `fine_tune`
+    label: str  # how help texts name it ("CoAtNet", "fine-tune"; "" for the default family)
+    names: tuple[str, ...]  # the `img_model_name`s it answers to (any capitalization)
+    section: type  # the config section its runs carry: HeadConfig or ImageConfig
+    builder: str  # "module:function" that builds its model
+    recipe: str  # the module whose `fit` trains a run and whose `score` scores videos with one
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # where its defaults differ from the fields'
+    options: tuple[str, ...] = ()  # options only this family takes
+    fine_tune: bool = False  # selected by `fine_tune=True` (its names are shared with another family)
+    fit_in_phases: bool = False  # frame classifiers: a warm-up of the new head, then the whole model
+    input_size: str = "backbone"  # the images it sees: "backbone" (its input size) or "image_size" (an option)
+    head_name: Callable[[Mapping[str, Any]], str] = lambda options: ""  # a run's "head" from its options
+    check_weights: Callable[[Any, str], None] = check_weights  # ValueError unless its runs can start from `weights`
+
+    @property
+    def frame_classifier(self) -> bool:
+        """Frame classifiers score each frame's face crop; the others score a sequence of embeddings."""
+        return self.section is ImageConfig
+
+    def build(self) -> Callable:
+        """The model builder (imports its module: TensorFlow loads)."""
+        return _resolve(self.builder)
+
+    def trainer(self):
+        """The recipe module (`fit`, `score`)."""
+        return importlib.import_module(self.recipe)
+
+    def canonical(self, name: Any) -> str | None:
+        """The family's spelling of `name`, or None when `name` is not one of its models."""
+        return next((n for n in self.names if isinstance(name, str) and n.lower() == name.lower()), None)
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    """Add a family to the registry (its name must be new)."""
+    if family.name in FAMILIES:
+        raise ValueError(f"Received: a family named {family.name!r}. Expected a new name: {sorted(FAMILIES)} exist.")
+    FAMILIES[family.name] = family
+    return family
+
+
+def family_for(img_model_name: Any, fine_tune: Any = False) -> Family:
+    """The family a model name and `fine_tune` select, or a one-line error listing the valid names."""
+    if fine_tune not in (True, False):
+        raise ValueError(f"Received: fine_tune={fine_tune!r}. Expected True or False.")
+    matches = [f for f in FAMILIES.values() if f.canonical(img_model_name)]
+    if not matches:
+        listed = "; ".join(f"{f.label or 'frozen backbones'}: {', '.join(f.names)}" for f in FAMILIES.values()
+                           if not f.fine_tune)
+        raise ValueError(f"Received: img_model_name={img_model_name!r}. Expected one of {listed}.")
+    chosen = [f for f in matches if f.fine_tune == bool(fine_tune)]
+    if not chosen:
+        raise ValueError(f"Received: fine_tune=True with img_model_name={img_model_name!r}. Expected a backbone of "
+                         f"{sorted(BACKBONES)}: {matches[0].canonical(img_model_name)} trains all its layers already.")
+    return chosen[0]
+
+
+def model_names() -> list[str]:
+    """Every model name a run can take, each once."""
+    return list(dict.fromkeys(n for f in FAMILIES.values() for n in f.names))
+
+
+def family_only_options() -> set[str]:
+    """The options some family takes and others do not."""
+    return {name for f in FAMILIES.values() for name in f.options}
+
+
+def _weights_file_or_none(weights: Any, name: str) -> None:
+    """Models without pretrained weights offline (CoAtNet) start from scratch or from a weights file."""
+    if weights is not None and not (isinstance(weights, (str, os.PathLike)) and Path(weights).is_file()):
+        raise ValueError(f"Received: weights={weights!r}. Expected None (train {name} from scratch: no pretrained "
+                         f"weights exist offline) or the path of an existing weights file.")
+
+
+def _resolve(path: str) -> Callable:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+register_family(Family(
+    "sequence", "", tuple(BACKBONES), HeadConfig, builder="vidseq.models.heads:build_classifier",
+    recipe="vidseq.training.sequence",
+    options=("embed_batch_size", *(f.name for f in dataclasses.fields(HeadConfig))),
+    head_name=lambda options: HeadConfig(**{f.name: options[f.name] for f in dataclasses.fields(HeadConfig)}).name,
+))
+# CoAtNet keeps its source's 25 epochs, batch 32, AdamW and warm-up + cosine.
+register_family(Family(
+    "coatnet", "CoAtNet", COATNET_NAMES, ImageConfig, builder="vidseq.models.coatnet:build_for_run",
+    recipe="vidseq.training.frames", input_size="image_size",
+    defaults=dict(weights=None, epochs=25, batch_size=32, learning_rate=1e-4, patience=5, face_crop=True,
+                  optimizer="adamw", schedule="cosine", warmup_epochs=1, weight_decay=0.05),
+    options=("image_size", "augment", "video_score"),
+    head_name=lambda options: f"{options['image_size']}px", check_weights=_weights_file_or_none,
+))
+# Fine-tuning follows Keras' transfer-learning recipe: a warm-up of the new head, then the backbone.
+register_family(Family(
+    "finetune", "fine-tune", tuple(BACKBONES), ImageConfig, builder="vidseq.models.finetune:build_for_run",
+    recipe="vidseq.training.frames", fine_tune=True, fit_in_phases=True,
+    defaults=dict(epochs=10, batch_size=32, learning_rate=1e-3, patience=3, face_crop=True, warmup_epochs=2,
+                  fine_tune=True, dropout=0.2),
+    options=("fine_tune", "augment", "video_score", "dropout", "trainable_layers", "fine_tune_learning_rate"),
+    head_name=lambda options: "finetune",
+))
