@@ -317,7 +317,7 @@ def cmd_app(args) -> NoReturn:
             raise ValueError(f"Received: {flag} {folder!r}, which is not a directory.")
     if not 1 <= args.port <= 65535:
         raise ValueError(f"Received: --port {args.port}. Expected a port number in [1, 65535].")
-    command = [sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("app.py")),
+    command = [sys.executable, "-m", "streamlit", "run", str(Path(__file__).parents[1] / "app" / "streamlit_app.py"),
                "--server.address", args.host, "--server.port", str(args.port), "--server.headless", "true",
                "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "viewer", "--", "--save-dir", args.save_dir]
