@@ -64,6 +64,15 @@ def test_resamples_keep_clusters_whole_and_each_class_stratum_full():
     assert ((weights * (labels == 1)).sum(1) > 0).all() and ((weights * (labels == 0)).sum(1) > 0).all()
 
 
+def test_a_stratum_of_one_cluster_is_in_every_resample():
+    labels = [0] * 6 + [1] * 6 + [0, 1]
+    identities = [f"r{i}" for i in range(6)] + [f"f{i}" for i in range(6)] + ["m", "m|x"]  # one cluster of both
+    seen = []
+    clustered_bootstrap(labels, identities, lambda w: seen.append(w) or w[:, 0], resamples=50)
+    assert (np.concatenate(seen)[:, -2:] == 1).all()
+    assert metric_intervals(labels, np.linspace(0, 1, 14), identities)["note"] is None
+
+
 def test_perfect_scorer_interval_collapses_at_one():
     labels = np.repeat([0, 1], 8)
     result = metric_intervals(labels, np.where(labels == 1, 0.9, 0.1), [f"p{i}" for i in range(16)])

@@ -74,13 +74,14 @@ def clustered_bootstrap(labels: np.ndarray, identities: Identities, statistic: C
     kinds = np.zeros(clusters.max() + 1, int)
     np.bitwise_or.at(kinds, clusters, labels + 1)  # 1: real videos only, 2: fakes only, 3: both
     strata = [np.flatnonzero(kinds == kind) for kind in (1, 2, 3) if (kinds == kind).any()]
+    kept = np.isin(np.arange(len(kinds)), [s for s in strata if len(s) == 1])  # a stratum's only cluster: always in
 
     def resampled(*draws: np.ndarray, axis: int = -1) -> np.ndarray:
-        counts = sum(_counts(d.astype(int), len(kinds)) for d in draws)  # (B, clusters)
+        counts = kept + sum(_counts(d.astype(int), len(kinds)) for d in draws)  # (B, clusters)
         return np.asarray(statistic(counts[:, clusters]), float)
 
     batch = max(1, min(resamples, 2**22 // len(labels)))  # (B, videos) float arrays of at most 32 MiB
-    return stats.bootstrap(strata, resampled, n_resamples=resamples, batch=batch, vectorized=True,
+    return stats.bootstrap([s for s in strata if len(s) > 1], resampled, n_resamples=resamples, batch=batch, vectorized=True,
                            confidence_level=confidence, method="percentile", rng=seed)
 
 
