@@ -183,7 +183,7 @@ def tie_summary(table: pd.DataFrame) -> str:
         parts = [f"Best on validation: {group.run.iloc[0]}"]
         for label, runs in (("tied with it (paired test on validation, p >= 0.05)", [r for r, m in marks.items() if m == "tied"]),
                             ("lower (p < 0.05)", [r for r, m in marks.items() if m == "lower"]),
-                            ("not tested", [f"{r} ({m[5:-1]})" for r, m in marks.items() if m.startswith("n/a")])):
+                            ("not tested", [f"{r} {m[len('n/a '):]}" for r, m in marks.items() if m.startswith("n/a")])):
             if runs:
                 parts.append(f"{label}: {', '.join(runs)}")
         if not marks:
