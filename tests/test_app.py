@@ -174,7 +174,8 @@ def test_truncated_upload_is_scored_and_said_so(save_dir, tmp_path):
 def test_runs_tab_leaderboard_and_run_details(save_dir):
     at = start(save_dir)
     board = at.dataframe[0].value
-    assert set(board.run) == {"tiny", "tiny-faces"} and {"test_auc", "backbone", "head", "vs_best"} <= set(board.columns)
+    assert set(board.run) == {"tiny", "tiny-faces"}
+    assert {"test_auc", "backbone", "head", "vs_best"} <= set(board.columns)
     assert board.test_auc.str.endswith("[too few identities]").all()  # 4 test videos: no interval, and why
     assert any("Best on validation:" in c.value for c in at.tabs[1].caption)
     at.selectbox(key="runs_run").set_value("tiny").run()

@@ -103,12 +103,13 @@ def test_board_shows_intervals_and_marks_the_runs_tied_with_the_best(tmp_path):
     assert table.vs_best_p[1] >= 0.05 > table.vs_best_p[2]
     for split, metric in (("val", "auc"), ("test", "auc"), ("test", "eer"), ("test", "log_loss")):
         column = f"{split}_{metric}"
-        assert (table[f"{column}_low"] <= table[column] + 1e-9).all() and (table[column] <= table[f"{column}_high"] + 1e-9).all()
+        assert (table[f"{column}_low"] <= table[column] + 1e-9).all()
+        assert (table[column] <= table[f"{column}_high"] + 1e-9).all()
     assert table.test_ci_note.isna().all()
     shown = format_intervals(table)
     assert re.fullmatch(r"0\.\d{3} \[0\.\d\d, [01]\.\d\d\]", shown.test_auc[2]) and "test_auc_low" not in shown
     summary = tie_summary(table)
-    assert f"Best on validation: {table.run[0]}" in summary and f"tied with it" in summary and "lower (p < 0.05): poor" in summary
+    assert summary.startswith(f"Best on validation: {table.run[0]}; tied with it") and "lower (p < 0.05): poor" in summary
     search_board = model_builder.compare_saved_models(tmp_path, runs=["poor", "also_good"])
     assert search_board.run.tolist() == ["also_good", "poor"] and search_board.vs_best[0] == "best"
 
@@ -128,7 +129,8 @@ def test_old_run_folders_get_their_intervals_on_reading(tmp_path):
     assert np.isnan(table.loc["tiny_old", "test_auc_low"]) and table.loc["tiny_old", "test_auc"] == 1.0
     assert table.loc["no_identities", "val_ci_note"] == ("no intervals: the run folder has no splits.csv "
                                                          "(identities or scores not saved)")
-    assert format_intervals(table.reset_index()).set_index("run").loc["tiny_old", "test_auc"] == "1.000 [too few identities]"
+    shown = format_intervals(table.reset_index()).set_index("run")
+    assert shown.loc["tiny_old", "test_auc"] == "1.000 [too few identities]"
 
 
 def test_compare_runs_pairs_the_same_videos(tmp_path):
@@ -146,7 +148,8 @@ def test_compare_runs_pairs_the_same_videos(tmp_path):
 
 def test_compare_runs_refuses_runs_on_other_videos_and_folders_that_are_not_runs(tmp_path, finished_run):
     good = synthetic_run(tmp_path / "good", GOOD)
-    other = synthetic_run(tmp_path / "other", GOOD, videos=VIDEOS.assign(path=VIDEOS.path.str.replace("/data", "/elsewhere")))
+    elsewhere = VIDEOS.assign(path=VIDEOS.path.str.replace("/data", "/elsewhere"))
+    other = synthetic_run(tmp_path / "other", GOOD, videos=elsewhere)
     with pytest.raises(ValueError, match=r"^Received: run_a='good' \(test split \w{8}\) and run_b='other' "
                                          r"\(test split \w{8}\)\. Expected runs tested on the same videos") as info:
         model_builder.compare_runs(good, other)
@@ -179,7 +182,8 @@ def test_vidseq_compare_two_runs_without_tensorflow(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "gru8 vs mean: ΔAUC" in result.stdout and "difference" in result.stdout
-    assert re.search(r"good .* 0\.\d{3} \[0\.\d\d, [01]\.\d\d\]", result.stdout) and "Best on validation: good" in result.stdout
+    assert re.search(r"good .* 0\.\d{3} \[0\.\d\d, [01]\.\d\d\]", result.stdout)
+    assert "Best on validation: good" in result.stdout
 
 
 def test_vidseq_compare_errors_are_one_line(tmp_path, capsys):

@@ -135,8 +135,8 @@ def read_scores(run_dir: str | os.PathLike) -> pd.DataFrame:
     run_dir = Path(run_dir)
     for name in ("scores.csv", "splits.csv"):
         if not (run_dir / name).is_file():
-            raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no {name}. Expected a run folder "
-                                    "with the scores and identities of its videos (early vidseq versions saved neither).")
+            raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no {name}. Expected a run "
+                                    "folder with the scores and identities of its videos (early versions lack them).")
     scores = pd.read_csv(run_dir / "scores.csv")
     # As text: identities such as FF++'s "000" would otherwise be read as numbers.
     splits = pd.read_csv(run_dir / "splits.csv", usecols=["path", "identities"], dtype={"identities": str})

@@ -3,7 +3,7 @@ every metric with its 95% interval and a mark for the runs tied with the best; a
 comparison of two runs (`compare_runs`). Intervals and tests: `vidseq.runs.stats`.
 
     >>> from vidseq.runs.leaderboard import compare_runs, compare_saved_models
-    >>> compare_saved_models("saved_models")[["run", "val_auc", "test_auc", "test_auc_low", "vs_best"]]  # doctest: +SKIP
+    >>> compare_saved_models("saved_models")[["run", "test_auc", "test_auc_low", "vs_best"]]  # doctest: +SKIP
     >>> print(compare_runs("saved_models/<gru run>", "saved_models/<mean run>"))  # doctest: +SKIP
 """
 
@@ -56,8 +56,8 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
     wanted = None if runs is None else set(runs)
     rows, unreadable = [], []
     # Hidden folders (.ipynb_checkpoints) and runs still in progress (no metrics.json yet) are not runs.
-    finished = (p for p in save_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "metrics.json").exists()
-                and (wanted is None or p.name in wanted))
+    finished = (p for p in save_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+                and (p / "metrics.json").exists() and (wanted is None or p.name in wanted))
     for run_dir in sorted(finished):
         try:
             config = json.loads((run_dir / "config.json").read_text())
@@ -181,9 +181,10 @@ def tie_summary(table: pd.DataFrame) -> str:
     for _, group in table[table.vs_best.notna()].groupby("test_split", sort=False):
         marks = dict(zip(group.run.iloc[1:], group.vs_best.iloc[1:]))
         parts = [f"Best on validation: {group.run.iloc[0]}"]
-        for label, runs in (("tied with it (paired test on validation, p >= 0.05)", [r for r, m in marks.items() if m == "tied"]),
-                            ("lower (p < 0.05)", [r for r, m in marks.items() if m == "lower"]),
-                            ("not tested", [f"{r} {m[len('n/a '):]}" for r, m in marks.items() if m.startswith("n/a")])):
+        for label, runs in (
+                ("tied with it (paired test on validation, p >= 0.05)", [r for r, m in marks.items() if m == "tied"]),
+                ("lower (p < 0.05)", [r for r, m in marks.items() if m == "lower"]),
+                ("not tested", [f"{r} {m[len('n/a '):]}" for r, m in marks.items() if m.startswith("n/a")])):
             if runs:
                 parts.append(f"{label}: {', '.join(runs)}")
         if not marks:
@@ -228,7 +229,8 @@ class RunComparison:
 
     @property
     def sentence(self) -> str:
-        """One line to paste: "GRU vs masked mean: ΔAUC −0.03 [−0.17, 0.00], p = 0.4: no evidence of a difference"."""
+        """One line to paste, e.g. "GRU vs masked mean: ΔAUC −0.03 [−0.17, 0.00], p = 0.4: no evidence of a
+        difference"."""
         delta = f"Δ{'' if self.split == 'test' else self.split + ' '}AUC {_signed(self.difference)}"
         if self.p_value is None:
             return f"{self.name_a} vs {self.name_b}: {delta}; {self.note}, so no interval or p-value"

@@ -94,8 +94,8 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     labels = videos.label.to_numpy()
     name = file_safe(Path(data_dir).resolve().name) + ("" if split == "test" else f"-{split}")
     metrics = dict(measured_with_intervals(labels[ok], scores[ok], videos.identities[ok]),
-                   data_dir=str(Path(data_dir).resolve()), split=split, dataset="+".join(sorted(videos.dataset.unique())),
-                   created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                   data_dir=str(Path(data_dir).resolve()), split=split,
+                   dataset="+".join(sorted(videos.dataset.unique())), created=time.strftime("%Y-%m-%dT%H:%M:%S"),
                    skipped=[{"path": p, "error": e} for p, e in errors.items()], seen_in_training=seen)
     table = videos[["path", "label"]].assign(split=split, score=scores)[ok]
     write_text(Path(run_dir) / f"eval_{name}_scores.csv", table.to_csv(index=False))

@@ -81,8 +81,8 @@ def clustered_bootstrap(labels: np.ndarray, identities: Identities, statistic: C
         return np.asarray(statistic(counts[:, clusters]), float)
 
     batch = max(1, min(resamples, 2**22 // len(labels)))  # (B, videos) float arrays of at most 32 MiB
-    return stats.bootstrap([s for s in strata if len(s) > 1], resampled, n_resamples=resamples, batch=batch, vectorized=True,
-                           confidence_level=confidence, method="percentile", rng=seed)
+    return stats.bootstrap([s for s in strata if len(s) > 1], resampled, n_resamples=resamples, batch=batch,
+                           vectorized=True, confidence_level=confidence, method="percentile", rng=seed)
 
 
 def _counts(draws: np.ndarray, size: int) -> np.ndarray:
@@ -192,5 +192,5 @@ def _missing(value) -> bool:
 
 
 __all__ = ["METRICS", "CONFIDENCE", "RESAMPLES", "SEED", "MIN_CLUSTERS", "identity_clusters", "class_clusters",
-           "clustered_bootstrap", "metric_intervals", "measured_with_intervals", "no_intervals", "too_few_identities", "paired_auc_difference",
-           "format_interval"]
+           "clustered_bootstrap", "metric_intervals", "measured_with_intervals", "no_intervals", "too_few_identities",
+           "paired_auc_difference", "format_interval"]
