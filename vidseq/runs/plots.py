@@ -126,7 +126,8 @@ def plot_leaderboard(table: pd.DataFrame, metric: str = "val_auc", path: str | o
     ax.invert_yaxis()
     ax.set_xlim(0, 1.08)
     ax.set_xlabel("AUC")
-    ax.legend(loc="lower right", fontsize=8)
-    for i, value in enumerate(shown[metric]):
-        ax.text(value, i, f" {value:.3f}", va="center", fontsize=8)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1), ncol=2, fontsize=8, frameon=False)  # above: bars fill the axes
+    reach = shown[metric] + (0 if errors is None else errors[1])  # the value is written past its interval
+    for i, (value, end) in enumerate(zip(shown[metric], reach)):
+        ax.text(end, i, f" {value:.3f}", va="center", fontsize=8)
     return save_figure(fig, path)
