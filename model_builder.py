@@ -11,6 +11,7 @@ every setting is a field of `vidseq.training.config.RunConfig`.
     ...     "data/demo", num_frames=16, img_model_name="MobileNetV2", weights="random",
     ...     learning_rate=1e-3, epochs=30)  # doctest: +SKIP
     >>> model_builder.compare_saved_models("saved_models")  # doctest: +SKIP
+    >>> print(model_builder.compare_runs("saved_models/<run a>", "saved_models/<run b>"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from vidseq.features.extract import embed_videos
 from vidseq.models.heads import build_classifier, head_name, set_feature_stats
 from vidseq.runs.explain_video import explain_video
 from vidseq.runs.folders import LABELS, dataset_name, load_classifier, run_threshold
-from vidseq.runs.leaderboard import compare_saved_models
+from vidseq.runs.leaderboard import compare_runs, compare_saved_models
 from vidseq.runs.scoring import classifier, evaluate, predict_video
 from vidseq.runs.search import search
 from vidseq.runs.train import train_test_classifier
@@ -29,7 +30,7 @@ from vidseq.utils.cache import default_cache_dir
 
 __all__ = [
     "BACKBONES", "LABELS", "embed_videos", "build_classifier", "train_test_classifier",
-    "compare_saved_models", "load_classifier", "predict_video", "explain_video", "evaluate", "search",
+    "compare_saved_models", "compare_runs", "load_classifier", "predict_video", "explain_video", "evaluate", "search",
     "check_run_options", "default_cache_dir", "classifier", "run_threshold", "head_name", "set_feature_stats",
     "dataset_name",
 ]

@@ -174,12 +174,16 @@ def test_truncated_upload_is_scored_and_said_so(save_dir, tmp_path):
 def test_runs_tab_leaderboard_and_run_details(save_dir):
     at = start(save_dir)
     board = at.dataframe[0].value
-    assert set(board.run) == {"tiny", "tiny-faces"} and {"test_auc", "backbone", "head"} <= set(board.columns)
+    assert set(board.run) == {"tiny", "tiny-faces"}
+    assert {"test_auc", "backbone", "head", "vs_best"} <= set(board.columns)
+    assert board.test_auc.str.endswith("[too few identities]").all()  # 4 test videos: no interval, and why
+    assert any("Best on validation:" in c.value for c in at.tabs[1].caption)
     at.selectbox(key="runs_run").set_value("tiny").run()
     assert not at.exception
     metrics = json.loads((save_dir / "tiny" / "metrics.json").read_text())
     table = at.dataframe[1].value
     assert table.loc["test", "videos"] == metrics["test"]["videos"]
+    assert table.loc["test", "auc"].endswith("[too few identities]")
     assert at.json[0].value and json.loads(at.json[0].value)["run_name"] == "tiny"
     runs_tab = at.tabs[1]
     assert len(runs_tab.get("vega_lite_chart")) == 2 and len(runs_tab.image) == 1  # learning curves, ROC

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,12 @@ def test_demo_end_to_end(tmp_path):
     gru = next(auc for name, auc in aucs.items() if "gru64_avg" in name)
     assert gru >= 0.8 and min(aucs.values()) >= 0.75, f"the demo did not learn: test AUCs {aucs}"
     assert all(json.loads((run / "config.json").read_text())["face_crop"] for run in runs)
+    # 5 people per class in validation, 6 in test: every AUC with its interval, and the closing line on ties.
+    assert "val 10 (5 real, 5 fake, 10 identities)" in result.stdout
+    intervals = [json.loads((run / "metrics.json").read_text())[s]["intervals"] for run in runs for s in ("val", "test")]
+    assert all(i["auc"] and i["note"] is None for i in intervals)
+    assert len(re.findall(r"\d\.\d{3} \[\d\.\d\d, \d\.\d\d\]", result.stdout)) >= 4
+    assert result.stdout.strip().splitlines()[-1].startswith("Best on validation: demo_MobileNetV2_f32_")
     again = subprocess.run([str(vidseq), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
     assert sorted((tmp_path / "saved_models").iterdir()) == runs  # a rerun reuses its finished runs

@@ -35,15 +35,17 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from vidseq.data.faces import FaceCrop, crop_face
-from vidseq.runs.leaderboard import compare_saved_models
+from vidseq.runs.leaderboard import compare_saved_models, format_intervals, run_intervals, tie_summary
+from vidseq.runs.stats import METRICS, format_interval
 from vidseq.runs.folders import load_classifier
 from vidseq.data.video_io import TruncatedVideoError
 
 VIDEO_TYPES = ("mp4", "avi", "mov", "mkv", "webm")
 MAX_SHOWN_FRAMES = 16
-LEADERBOARD_COLUMNS = ["run", "dataset", "backbone", "num_frames", "head", "weights", "val_auc", "val_log_loss",
-                       "test_auc", "test_accuracy", "test_eer", "test_videos", "test_split", "epochs", "train_seconds",
-                       "skipped", "created"]
+LEADERBOARD_COLUMNS = ["run", "dataset", "backbone", "num_frames", "head", "weights", "val_auc", "vs_best",
+                       "val_log_loss", "test_auc", "test_accuracy", "test_eer", "test_videos", "test_split", "epochs",
+                       "train_seconds", "skipped", "created"]
+WITH_INTERVALS = ("val_auc", "test_auc")  # shown as "0.944 [0.75, 1.00]"
 SCORE_SUFFIXES = ("_auc", "_accuracy", "_eer")
 METRIC_NAMES = ["videos", "real", "fake", "auc", "accuracy", "balanced_accuracy", "eer", "log_loss", "threshold"]
 
@@ -285,8 +287,11 @@ def runs_view(save_dir: str, board: pd.DataFrame) -> None:
     if board.empty:
         return
     columns = [c for c in LEADERBOARD_COLUMNS if c in board] + [c for c in board if c.startswith("eval_")]
-    scores = {c: st.column_config.NumberColumn(format="%.3f") for c in columns if c.endswith(SCORE_SUFFIXES)}
-    st.dataframe(board[columns], hide_index=True, column_config=scores)
+    scores = {c: st.column_config.NumberColumn(format="%.3f") for c in columns
+              if c.endswith(SCORE_SUFFIXES) and c not in WITH_INTERVALS}
+    st.dataframe(format_intervals(board, WITH_INTERVALS)[columns], hide_index=True, column_config=scores)
+    st.caption("AUC [95% interval]: a bootstrap over identities. vs_best: a paired test on validation against the "
+               "best run of the same test split (tied: p >= 0.05). " + tie_summary(board))
     run = select_run(board, "Run details", key="runs_run")
     run_dir = Path(save_dir) / run
     try:
@@ -303,8 +308,17 @@ def show_run(run_dir: Path) -> None:
         st.subheader("Metrics")
         splits = [s for s in ("val", "test", "val_frames", "test_frames") if s in metrics]
         table = pd.DataFrame.from_dict({s: {m: metrics[s].get(m) for m in METRIC_NAMES} for s in splits},
-                                       orient="index")
-        st.dataframe(table.round(3))
+                                       orient="index").round(3).astype(object)
+        notes = []
+        for split, bounds in run_intervals(run_dir, metrics).items():
+            for m in METRICS:
+                table.loc[split, m] = format_interval(metrics[split].get(m), *(bounds.get(m) or (None, None)),
+                                                      bounds.get("note"))
+            if bounds.get("note"):
+                notes.append(f"{split}: {bounds['note']}")
+        st.dataframe(table)
+        st.caption("Video metrics with their 95% intervals (a bootstrap over identities)"
+                   + "".join(f"; {note}" for note in notes))
         st.caption(f"{metrics.get('epochs_trained')} epochs (best {metrics.get('best_epoch')}), "
                    f"{metrics.get('train_seconds')} s, {len(metrics.get('skipped', []))} videos skipped")
         st.subheader("Config")

@@ -3,5 +3,6 @@
 `train` (`train_test_classifier`: a recipe's fit saved as a run folder), `folders` (writing
 and reading run folders), `metrics` and `plots`, `scoring` (predict, evaluate,
 `classifier`), `explain_video` and `explain` (why a video was called fake),
-`leaderboard` (`compare_saved_models`), `search` (many runs).
+`stats` (intervals from a bootstrap over identities, paired tests), `leaderboard`
+(`compare_saved_models`, `compare_runs`), `search` (many runs).
 """

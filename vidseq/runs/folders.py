@@ -2,7 +2,7 @@
 
 `save_run` writes `save_dir/<run_name>/`: `model.keras`, `config.json`, `metrics.json`
 (written last: its presence marks a finished run), `history.csv`, `splits.csv`,
-`scores.csv` and plots. `run_config`, `load_classifier` and `run_threshold` read it.
+`scores.csv` and plots. `run_config`, `load_classifier`, `run_threshold` and `read_scores` read it.
 
     >>> from vidseq.runs.folders import load_classifier, run_threshold
     >>> model = load_classifier("saved_models/<run>")  # doctest: +SKIP
@@ -129,6 +129,21 @@ def read_config(run_dir: str | os.PathLike) -> dict:
     return json.loads(file.read_text())
 
 
+def read_scores(run_dir: str | os.PathLike) -> pd.DataFrame:
+    """A run's scores.csv (`path`, `split`, `label`, `score`) with each video's `identities`
+    ("|"-joined) from its splits.csv: what intervals and paired comparisons resample."""
+    run_dir = Path(run_dir)
+    for name in ("scores.csv", "splits.csv"):
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no {name}. Expected a run "
+                                    "folder with the scores and identities of its videos (early versions lack them).")
+    scores = pd.read_csv(run_dir / "scores.csv")
+    # As text: identities such as FF++'s "000" would otherwise be read as numbers.
+    splits = pd.read_csv(run_dir / "splits.csv", usecols=["path", "identities"], dtype={"identities": str})
+    scores = scores.merge(splits.drop_duplicates("path"), on="path", how="left")
+    return scores.assign(identities=scores.identities.fillna(scores.path))  # unknown: a person of its own
+
+
 def run_config(run_dir: str | os.PathLike) -> RunConfig:
     """A run folder's settings, typed (`RunConfig.from_json`), also from folders of earlier versions."""
     return RunConfig.from_json(read_config(run_dir))
@@ -164,4 +179,4 @@ def run_threshold(run_dir: str | os.PathLike) -> float:
 
 
 __all__ = ["LABELS", "save_run", "dataset_name", "file_safe", "new_run_dir", "read_config", "run_config",
-           "load_classifier", "run_threshold"]
+           "load_classifier", "run_threshold", "read_scores"]

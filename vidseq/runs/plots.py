@@ -108,19 +108,26 @@ def plot_frames(frames: np.ndarray, boxes: np.ndarray | None = None, title: str 
 def plot_leaderboard(table: pd.DataFrame, metric: str = "val_auc", path: str | os.PathLike | None = None,
                      top: int = 20, shown_too: str = "test_auc"):
     """Horizontal bars of `metric` per run in the table's order (`compare_saved_models` ranks
-    by validation AUC), the first `top` rows; `shown_too` (test AUC) is marked, not ranked by."""
+    by validation AUC), the first `top` rows, with its 95% interval where the table has one
+    (`<metric>_low` / `_high`); `shown_too` (test AUC) is marked, not ranked by."""
     shown = table.dropna(subset=[metric]).head(top)
     fig = new_figure((9, 0.35 * len(shown) + 1.4))
     ax = fig.subplots()
     rows = np.arange(len(shown))
-    ax.barh(rows, shown[metric], color="tab:green", label=metric)
+    errors = None
+    if f"{metric}_low" in shown:  # the interval's reach on either side of the value (none: 0)
+        low, high = (pd.to_numeric(shown[f"{metric}_{end}"]) for end in ("low", "high"))
+        errors = np.nan_to_num([shown[metric] - low, high - shown[metric]]).clip(0)
+    ax.barh(rows, shown[metric], xerr=errors, color="tab:green", ecolor="0.3", capsize=3,
+            label=metric + (" (95% interval)" if errors is not None else ""))
     if shown_too in shown:
         ax.plot(shown[shown_too], rows, "k|", markersize=12, label=f"{shown_too} (shown, not ranked by)")
     ax.set_yticks(rows, shown.run, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.08)
     ax.set_xlabel("AUC")
-    ax.legend(loc="lower right", fontsize=8)
-    for i, value in enumerate(shown[metric]):
-        ax.text(value, i, f" {value:.3f}", va="center", fontsize=8)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1), ncol=2, fontsize=8, frameon=False)  # above: bars fill the axes
+    reach = shown[metric] + (0 if errors is None else errors[1])  # the value is written past its interval
+    for i, (value, end) in enumerate(zip(shown[metric], reach)):
+        ax.text(end, i, f" {value:.3f}", va="center", fontsize=8)
     return save_figure(fig, path)

@@ -29,7 +29,7 @@ from vidseq.data.sampling import count_face_tracks, sampling_seed
 from vidseq.data.video_io import VideoReadError
 from vidseq.features import backbones
 from vidseq.runs.folders import file_safe, load_classifier, read_config, run_config, run_threshold
-from vidseq.runs.metrics import binary_metrics
+from vidseq.runs.stats import measured_with_intervals
 from vidseq.training.config import RunConfig
 from vidseq.training.videos import split_as_run
 from vidseq.utils.atomic import write_json, write_text
@@ -63,7 +63,8 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     official splits kept, so Celeb-DF's `split="test"` is its official test list), and
     `split` of them ("train", "val", "test" or "all") are scored. `<name>` is the dataset
     folder's name, with `-<split>` unless the split is "test". Unreadable videos are
-    skipped and listed. `compare_saved_models` shows `eval_<name>_auc` and `_eer`. Videos whose
+    skipped and listed. The metrics carry 95% intervals (`intervals`: a bootstrap over
+    identities). `compare_saved_models` shows `eval_<name>_auc` and `_eer`. Videos whose
     content is one of the run's training or validation videos (a copy, a regenerated demo)
     are warned about and listed under `seen_in_training`.
 
@@ -92,7 +93,8 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     ok = ~np.isnan(scores)
     labels = videos.label.to_numpy()
     name = file_safe(Path(data_dir).resolve().name) + ("" if split == "test" else f"-{split}")
-    metrics = dict(binary_metrics(labels[ok], scores[ok]), data_dir=str(Path(data_dir).resolve()), split=split,
+    metrics = dict(measured_with_intervals(labels[ok], scores[ok], videos.identities[ok]),
+                   data_dir=str(Path(data_dir).resolve()), split=split,
                    dataset="+".join(sorted(videos.dataset.unique())), created=time.strftime("%Y-%m-%dT%H:%M:%S"),
                    skipped=[{"path": p, "error": e} for p, e in errors.items()], seen_in_training=seen)
     table = videos[["path", "label"]].assign(split=split, score=scores)[ok]

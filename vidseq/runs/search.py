@@ -47,7 +47,7 @@ def search(
     `save_dir` are skipped: an interrupted search resumes. With `n_trials`, that many
     combinations are drawn at random (seeded by `seed`) instead of the full grid. Every
     combination is checked before the first run trains. Returns the leaderboard of the
-    search's runs (as `compare_saved_models`).
+    search's runs (as `compare_saved_models`: intervals, and ties with the best among them).
 
     >>> search("data/demo", num_frames=[16, 32], heads=[{"rnn": "gru", "rnn_units": [[64], [128]]},
     ...        {"rnn": None}], weights="random", learning_rate=1e-3)  # doctest: +SKIP
@@ -80,8 +80,7 @@ def search(
             progress.update(1)
     finally:
         progress.close()
-    table = compare_saved_models(save_dir)
-    return table[table.run.isin([name for _, name in runs])].reset_index(drop=True)
+    return compare_saved_models(save_dir, runs=[name for _, name in runs])
 
 
 def expand_head(head: dict) -> list[dict]:

@@ -18,6 +18,7 @@ from vidseq.models.config import HeadConfig
 from vidseq.runs.explain_video import plot_run_explanations
 from vidseq.runs.folders import LABELS, save_run
 from vidseq.runs.metrics import binary_metrics
+from vidseq.runs.stats import measured_with_intervals
 from vidseq.training.config import RunConfig, family_options
 from vidseq.training.families import FAMILIES, Family
 from vidseq.training.videos import RunVideos
@@ -37,8 +38,9 @@ def train_test_classifier(
     Returns `(labels, classifier, (test_loss, test_acc))`, measured on the TEST split;
     the model kept is the one with the best validation loss (unless a given `early_stopping`
     monitors or restores otherwise). The run folder
-    `save_dir/<run_name>/` holds `model.keras`, `config.json`, `metrics.json`,
-    `history.csv`, `splits.csv` and plots. Options (keyword): every `build_classifier`
+    `save_dir/<run_name>/` holds `model.keras`, `config.json`, `metrics.json` (each
+    validation and test metric with its 95% interval from a bootstrap over identities:
+    docs/comparing-runs.md), `history.csv`, `splits.csv`, `scores.csv` and plots. Options (keyword): every `build_classifier`
     argument and {run_options} (`vidseq.training.config.RunConfig`).
 
     `img_model_name="CoAtNet-0"` (to "-4") trains a CoAtNet image classifier from scratch
@@ -87,8 +89,10 @@ def train_test_classifier(
     videos = RunVideos(data_dir, config)  # a bad data_dir fails here, before any folder is made
     videos.say(f"Image Model: {config.img_model_name}, Image Size: {config.input_size}")
     fitted = config.family.trainer().fit(videos, config)
-    metrics = {split: binary_metrics(videos.labels[videos.used[split]], scores)
-               for split, scores in fitted.scores.items()}
+    metrics = {}
+    for split, scores in fitted.scores.items():
+        used = videos.used[split]
+        metrics[split] = measured_with_intervals(videos.labels[used], scores, videos.videos.identities[used])
     metrics.update({f"{split}_frames": binary_metrics(labels, scores)
                     for split, (labels, scores) in fitted.frame_scores.items()})
     run_dir, table = save_run(videos, fitted, metrics)
