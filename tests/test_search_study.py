@@ -4,6 +4,8 @@ folder at once), so no TensorFlow loads here unless a test prunes."""
 
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -71,6 +73,14 @@ def test_each_sampler_trains_its_configurations_once(fake, tmp_path, sampler, n_
     assert trained(tmp_path) == runs and sorted(again.run) == sorted(board.run)  # resumed: nothing new
 
 
+def test_heads_that_expand_to_the_same_configuration_train_it_once(fake, tmp_path):
+    heads = [{"dropout": 0.5}, {"dropout": [0.5, 0.2]}]  # "head" 0 and "head" 1 with dropout 0.5: one run
+    for sampler in ("grid", "tpe"):
+        board = search.search(tmp_path / "data", num_frames=[3], heads=heads, sampler=sampler, save_dir=tmp_path,
+                              **COMMON)
+        assert len(board) == 2 and sorted(trained(tmp_path)) == sorted(board.run)
+
+
 def test_random_keeps_the_sample_earlier_searches_drew(fake, tmp_path):
     board = search.search(tmp_path / "data", **GRID, n_trials=3, seed=4, save_dir=tmp_path, **COMMON)
     space = SearchSpace(**GRID)
@@ -108,6 +118,15 @@ def test_pruned_runs_are_kept_finished_and_recorded(monkeypatch, tmp_path):
     search.search(tmp_path / "data", num_frames=[3], heads=[{"dropout": [0.1, 0.9]}], save_dir=tmp_path, **COMMON)
     assert sorted(t.state.name for t in trials(tmp_path)) == ["COMPLETE", "PRUNED"]  # read back from the folders
     assert len(trained(tmp_path)) == 2
+
+
+def test_a_runs_config_records_its_pruner():
+    from vidseq.training.callbacks import PruningCallback
+
+    callback = PruningCallback(object(), {"name": "median"})
+    recorded = RunConfig.from_options(3, "MobileNetV2", weights="random", callbacks=[callback]).to_json()
+    assert (recorded["pruner"], recorded["pruned_at_epoch"]) == ({"name": "median"}, None)
+    assert "pruner" not in RunConfig.from_options(3, "MobileNetV2", weights="random").to_json()
 
 
 def test_grid_and_random_run_without_optuna(fake, tmp_path, monkeypatch):
@@ -182,7 +201,7 @@ def test_a_crashed_workers_claim_does_not_block_the_search(fake, tmp_path):
     assert trained(tmp_path).count(first) == 1 and len(board) == 7 and board.attrs["in_progress"] == []
 
 
-@pytest.mark.parametrize("sampler", ["grid", "tpe"])
+@pytest.mark.parametrize("sampler", [pytest.param("grid", marks=pytest.mark.slow), "tpe"])
 def test_two_workers_share_one_study_and_train_each_configuration_once(tmp_path, sampler):
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
             "import conftest\nfrom vidseq.runs import search\n"
@@ -200,3 +219,49 @@ def test_two_workers_share_one_study_and_train_each_configuration_once(tmp_path,
     done = [t.user_attrs["run"] for t in trials(tmp_path) if t.state == optuna.trial.TrialState.COMPLETE]
     assert set(done) == set(runs) and (sampler != "grid" or len(done) == expected)
     assert not list((tmp_path / claims_module.CLAIMS_FOLDER).iterdir())  # every claim released
+
+
+VIDSEQ = shutil.which("vidseq", path=str(Path(sys.executable).parent)) or shutil.which("vidseq")
+
+
+def test_search_flags_and_storage_are_checked_before_tensorflow_loads(dataset, tmp_path):
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"heads": [{"rnn": None}], "options": {"weights": "random"}}))
+    code = ("import sys\nfrom vidseq import cli\n"
+            f"g, d, s = {str(grid)!r}, {str(dataset)!r}, {str(tmp_path / 'runs')!r}\n"
+            "for argv in (['search', '--help'], ['search', d, '--grid', g, '--sampler', 'bayes']):\n"
+            "    try:\n        cli.main(argv)\n    except SystemExit as exit:\n        print('exit', exit.code)\n"
+            "print('rc', cli.main(['search', d, '--grid', g, '--sampler', 'grid', '--n-trials', '2']))\n"
+            "print('rc', cli.main(['search', d, '--grid', g, '--pruner', 'nope']))\n"
+            "print('rc', cli.main(['search', d, '--grid', g, '--save-dir', s, '--storage', 'sqlite:////no/such/x.db']))\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--sampler" in result.stdout and "--storage URL" in result.stdout and "--pruner NAME|JSON" in result.stdout
+    assert result.stdout.endswith("exit 0\nexit 2\nrc 2\nrc 2\nrc 2\n")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("vidseq search: error")]
+    assert len(errors) == 4 and "invalid choice: 'bayes'" in errors.pop(0)
+    assert "--sampler grid with --n-trials 2" in errors[0] and "--pruner nope. Expected None, one of ['median'" in errors[1]
+    assert "--storage sqlite:////no/such/x.db" in errors[2] and "cannot be opened" in errors[2]
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_two_vidseq_search_processes_share_one_sqlite_study(dataset, cache_dir, tmp_path):
+    """The real command, twice at once: TPE over 4 configurations, 3 trials between them, each trained once."""
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps(dict(
+        num_frames=[3], heads=[{"rnn": None, "dropout": [0.2, 0.5]}, {"rnn": "gru", "rnn_units": [[4], [8]]}],
+        sampler="tpe", n_trials=3, options=dict(weights="random", epochs=2, learning_rate=1e-3, batch_size=4,
+                                                val_size=0.25, test_size=0.25, cache_dir=str(cache_dir)))))
+    save_dir = tmp_path / "runs"
+    workers = [subprocess.Popen([VIDSEQ, "search", str(dataset), "--grid", str(grid), "--save-dir", str(save_dir)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=1200) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], [err[-2000:] for _, err in outputs]
+    runs = sorted(p.name for p in save_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert len(runs) == 3 and not any(re.search(r"-\d+$", run) for run in runs)  # no run saved twice ("<run>-2")
+    assert all((save_dir / run / "metrics.json").is_file() for run in runs)
+    done = [t.user_attrs["run"] for t in trials(save_dir) if t.state == optuna.trial.TrialState.COMPLETE]
+    assert set(done) == set(runs)
+    assert not list((save_dir / claims_module.CLAIMS_FOLDER).iterdir())

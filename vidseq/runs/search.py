@@ -102,10 +102,12 @@ def search(
     space = SearchSpace(num_frames, img_model_names, heads)
     options = {"verbose": 0, **options}
     candidates: dict[str, Candidate] = {}  # by run name: two heads may expand to the same configuration
+    combinations = []  # each combination's run name, in grid order
     for f, m, head, params in space.combinations:
         config = RunConfig.from_options(f, m, **options, **head)  # every combination checked before any training
         run = search_run_name(data_dir, config.num_frames, config.img_model_name, config.options())
         candidates.setdefault(run, Candidate(config, run, params))
+        combinations.append((run, params))
     grid = list(candidates.values())
     save_dir = Path(grid[0].config.save_dir)
     study = None
@@ -113,12 +115,16 @@ def search(
         record = grid_record(space, list(candidates))
         name = study_name or default_study_name(file_safe(Path(data_dir).resolve().name), record)
         study = open_study(storage, save_dir, name, record, pruner)
-    worker = _Worker(data_dir, save_dir, ClaimBoard(save_dir), space, grid, study, pruner, grid[0].config.verbose)
+    by_params = {params_key(params): candidates[run] for run, params in combinations}
+    worker = _Worker(data_dir, save_dir, ClaimBoard(save_dir), space, grid, by_params, study, pruner,
+                     grid[0].config.verbose)
     if sampler == "tpe":
         runs = worker.run_tpe(min(n_trials or len(grid), len(grid)), seed)
-    else:
-        order = np.random.default_rng(seed).permutation(len(grid)) if sampler == "random" else range(len(grid))
-        runs = worker.run_plan([grid[i] for i in order][:n_trials])
+    else:  # the sample of earlier versions: the first n_trials of a seeded permutation of the combinations
+        order = np.random.default_rng(seed).permutation(len(combinations)) if sampler == "random" \
+            else range(len(combinations))
+        plan = dict.fromkeys(combinations[i][0] for i in order[:n_trials])  # without repeats, in order
+        runs = worker.run_plan([candidates[run] for run in plan])
     table = compare_saved_models(save_dir) if save_dir.is_dir() else pd.DataFrame(columns=["run"])
     table = table[table.run.isin(runs)].reset_index(drop=True)
     table.attrs["in_progress"] = sorted(worker.busy)
@@ -146,10 +152,9 @@ class _Worker:
     """One process's share of a search: picks configurations, claims, trains and records them."""
 
     def __init__(self, data_dir, save_dir: Path, claims: ClaimBoard, space: SearchSpace, grid: list[Candidate],
-                 study, pruner: dict | None, verbose: int):
+                 by_params: dict[tuple, Candidate], study, pruner: dict | None, verbose: int):
         self.data_dir, self.save_dir, self.claims, self.space, self.grid = data_dir, save_dir, claims, space, grid
-        self.study, self.pruner, self.verbose = study, pruner, verbose
-        self.by_params = {params_key(c.params): c for c in reversed(grid)}  # the first of equal ones
+        self.by_params, self.study, self.pruner, self.verbose = by_params, study, pruner, verbose
         self.busy: set[str] = set()  # runs other workers are training
         self.progress = None
 
@@ -167,10 +172,8 @@ class _Worker:
                 self.progress.set_postfix_str(candidate.run[:48])
                 if self.finished(candidate):
                     self.say(f"{candidate.run}: finished already, reused (delete its folder to train it again)")
-                elif self.claims.holder(candidate.run) is None:
-                    self.attempt(candidate)
                 else:
-                    self._held_elsewhere(candidate)
+                    self.attempt(candidate)
                 self.progress.update(1)
         return [c.run for c in plan]
 
@@ -210,12 +213,15 @@ class _Worker:
         """
         claim = None
         if not self.finished(candidate):
-            claim = self.claims.take(candidate.run, study=self.study and self.study.study_name,
-                                     trial=trial and trial.number)
+            claim = self.claims.take(candidate.run, study=None if self.study is None else self.study.study_name,
+                                     trial=None if trial is None else trial.number)
             if claim is None:
                 if trial is not None:
                     self._fail(trial, "held by another worker")
-                self._held_elsewhere(candidate)
+                held = self.claims.holder(candidate.run) or {}
+                self.busy.add(candidate.run)
+                self.say(f"{candidate.run}: being trained by another worker ({held.get('host')}, process "
+                         f"{held.get('pid')})")
                 return "held"
         if claim is not None:
             with claim:
@@ -277,11 +283,6 @@ class _Worker:
         if not isinstance(trial, int):
             trial.set_user_attr("failed", reason)
         self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-
-    def _held_elsewhere(self, candidate: Candidate) -> None:
-        held = self.claims.holder(candidate.run) or {}
-        self.busy.add(candidate.run)
-        self.say(f"{candidate.run}: being trained by another worker ({held.get('host')}, process {held.get('pid')})")
 
     @contextlib.contextmanager
     def _session(self, total: int):
@@ -349,4 +350,4 @@ def _for_search(options: dict) -> dict:
     return options
 
 
-__all__ = ["search", "expand_head", "search_run_name", "Candidate", "REPEATS_BEFORE_RANDOM"]
+__all__ = ["search", "expand_head", "search_run_name", "REPEATS_BEFORE_RANDOM"]

@@ -69,7 +69,7 @@ def check_search_settings(sampler: str | None, n_trials: int | None, pruner: Any
     check_choice("sampler", sampler, SAMPLERS)
     if sampler == "grid" and n_trials is not None:
         raise ValueError(f"Received: sampler='grid' with n_trials={n_trials}. Expected no n_trials (the grid is "
-                         "every combination), or sampler='random' / 'tpe' to train n_trials of them.")
+                         "every combination), or sampler='random' or sampler='tpe' to train n_trials of them.")
     for name, value in (("storage", storage), ("study_name", study_name)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ValueError(f"Received: {name}={value!r}. Expected None or a non-empty string.")
