@@ -13,7 +13,7 @@ configuration for ever: it is stale, and the next worker that meets it takes it 
 
 A worker that finds a live claim leaves the configuration to its holder. Claims need no
 database, so grid and random searches share work without Optuna too; the leaderboard skips
-the hidden `.claims` folder.
+the hidden `.claims` folder, which a search removes when it is left empty.
 
     >>> claims = ClaimBoard("saved_models")  # doctest: +SKIP
     >>> with claims.take("demo_MobileNetV2_f16_gru64_0123456789") as claim:  # doctest: +SKIP
@@ -85,13 +85,17 @@ class ClaimBoard:
 
     def take(self, name: str, **info) -> Claim | None:
         """Claim `name` (a stale claim is taken over); None when a live worker holds it."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{name}.json"
         info = dict(host=socket.gethostname(), pid=os.getpid(), started=time.strftime("%Y-%m-%dT%H:%M:%S"),
                     token=uuid.uuid4().hex, **info)
         evicted = None
         for _ in range(3):  # another worker may release or take it over between two steps
-            if _write_new(path, info):
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                made = _write_new(path, info)
+            except FileNotFoundError:  # the folder was tidied away meanwhile
+                continue
+            if made:
                 claim = Claim(path, info, evicted)
                 claim.start_heartbeat(self.heartbeat)
                 return claim
@@ -117,6 +121,13 @@ class ClaimBoard:
         dead = held.get("host") == socket.gethostname() and not _process_alive(held.get("pid"))
         held["stale"] = dead or age > self.stale_after
         return None if live_only and held["stale"] else held
+
+    def tidy(self) -> None:
+        """Remove the claims folder when no claim is left in it (a save dir keeps only run folders)."""
+        try:
+            self.folder.rmdir()
+        except OSError:  # not empty (another worker's claim), or gone
+            pass
 
     def names(self) -> set[str]:
         """The configurations with a claim file (live or stale)."""

@@ -34,7 +34,7 @@ from vidseq.runs.folders import file_safe
 from vidseq.runs.leaderboard import compare_saved_models
 from vidseq.runs.search_space import SearchSpace, expand_head, params_key
 from vidseq.runs.study import (check_search_settings, default_study_name, fixed_sampler, grid_record, import_optuna,
-                               open_study, record_trial, tpe_sampler)
+                               open_study, optuna_logging, record_trial, tpe_sampler)
 from vidseq.training.config import RunConfig
 from vidseq.training.families import family_for
 from vidseq.training.seed_compat import translate_seed_options
@@ -101,34 +101,41 @@ def search(
     sampler, pruner = check_search_settings(sampler, n_trials, pruner, storage, study_name)
     space = SearchSpace(num_frames, img_model_names, heads)
     options = {"verbose": 0, **options}
-    candidates: dict[str, Candidate] = {}  # by run name: two heads may expand to the same configuration
-    combinations = []  # each combination's run name, in grid order
-    for f, m, head, params in space.combinations:
-        config = RunConfig.from_options(f, m, **options, **head)  # every combination checked before any training
-        run = search_run_name(data_dir, config.num_frames, config.img_model_name, config.options())
-        candidates.setdefault(run, Candidate(config, run, params))
-        combinations.append((run, params))
+    candidates, combinations = _checked_grid(data_dir, space, options)  # before anything trains
     grid = list(candidates.values())
     save_dir = Path(grid[0].config.save_dir)
-    study = None
-    if import_optuna() is not None:
-        record = grid_record(space, list(candidates))
-        name = study_name or default_study_name(file_safe(Path(data_dir).resolve().name), record)
-        study = open_study(storage, save_dir, name, record, pruner)
-    by_params = {params_key(params): candidates[run] for run, params in combinations}
-    worker = _Worker(data_dir, save_dir, ClaimBoard(save_dir), space, grid, by_params, study, pruner,
-                     grid[0].config.verbose)
-    if sampler == "tpe":
-        runs = worker.run_tpe(min(n_trials or len(grid), len(grid)), seed)
-    else:  # the sample of earlier versions: the first n_trials of a seeded permutation of the combinations
-        order = np.random.default_rng(seed).permutation(len(combinations)) if sampler == "random" \
-            else range(len(combinations))
-        plan = dict.fromkeys(combinations[i][0] for i in order[:n_trials])  # without repeats, in order
-        runs = worker.run_plan([candidates[run] for run in plan])
+    with optuna_logging(grid[0].config.verbose):
+        study = None
+        if import_optuna() is not None:
+            record = grid_record(space, list(candidates))
+            name = study_name or default_study_name(file_safe(Path(data_dir).resolve().name), record)
+            study = open_study(storage, save_dir, name, record, pruner)
+        by_params = {params_key(params): candidates[run] for run, params in combinations}
+        worker = _Worker(data_dir, save_dir, ClaimBoard(save_dir), space, grid, by_params, study, pruner,
+                         grid[0].config.verbose)
+        if sampler == "tpe":
+            runs = worker.run_tpe(min(n_trials or len(grid), len(grid)), seed)
+        else:  # the sample of earlier versions: the first n_trials of a seeded permutation of the combinations
+            order = np.random.default_rng(seed).permutation(len(combinations)) if sampler == "random" \
+                else range(len(combinations))
+            plan = dict.fromkeys(combinations[i][0] for i in order[:n_trials])  # without repeats, in order
+            runs = worker.run_plan([candidates[run] for run in plan])
     table = compare_saved_models(save_dir) if save_dir.is_dir() else pd.DataFrame(columns=["run"])
     table = table[table.run.isin(runs)].reset_index(drop=True)
     table.attrs["in_progress"] = sorted(worker.busy)
     return table
+
+
+def _checked_grid(data_dir, space: SearchSpace, options: dict) -> tuple[dict[str, Candidate], list[tuple[str, dict]]]:
+    """`(configurations by run name, (run name, parameters) of every combination in grid order)`,
+    every combination's options checked. Two heads may expand to one configuration: one run."""
+    candidates, combinations = {}, []
+    for f, m, head, params in space.combinations:
+        config = RunConfig.from_options(f, m, **options, **head)
+        run = search_run_name(data_dir, config.num_frames, config.img_model_name, config.options())
+        candidates.setdefault(run, Candidate(config, run, params))
+        combinations.append((run, params))
+    return candidates, combinations
 
 
 def train_test_classifier(*args, **kwargs):
@@ -294,6 +301,7 @@ class _Worker:
             yield
         finally:
             self.progress.close()
+            self.claims.tidy()
 
     def _record_finished(self) -> None:
         """Add to the study the grid's runs finished without it (earlier versions, searches

@@ -15,13 +15,14 @@ before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from vidseq.runs.search_space import SearchSpace
 from vidseq.utils.checks import check_choice, check_int
@@ -105,6 +106,21 @@ def make_pruner(settings: dict | None):
     if settings is None:
         return optuna.pruners.NopPruner()
     return getattr(optuna.pruners, PRUNERS[settings["name"]])(**{k: v for k, v in settings.items() if k != "name"})
+
+
+@contextlib.contextmanager
+def optuna_logging(verbose: int) -> Iterator[None]:
+    """Optuna's own lines ("A new study created", "Trial 3 finished") only at verbose=2; as before after."""
+    optuna = import_optuna()
+    if optuna is None:
+        yield
+        return
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose >= 2 else optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
 
 
 def grid_record(space: SearchSpace, runs: list[str]) -> dict:
@@ -229,5 +245,5 @@ def hidden_password(url: str) -> str:
 
 
 __all__ = ["SAMPLERS", "PRUNERS", "STUDY_FILE", "run_objective", "import_optuna", "check_search_settings",
-           "pruner_settings", "make_pruner", "grid_record", "default_study_name", "open_study", "fixed_sampler",
+           "pruner_settings", "make_pruner", "optuna_logging", "grid_record", "default_study_name", "open_study", "fixed_sampler",
            "tpe_sampler", "record_trial", "hidden_password"]
