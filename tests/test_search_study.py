@@ -195,10 +195,17 @@ def test_a_crashed_workers_claim_does_not_block_the_search(fake, tmp_path):
         {"host": "another-machine", "pid": 1, "token": "t"}))
     board = search.search(tmp_path / "data", **GRID, save_dir=tmp_path, **COMMON)
     assert first not in trained(tmp_path) and board.attrs["in_progress"] == [first] and len(board) == 6
+    storage = f"sqlite:///{tmp_path / study.STUDY_FILE}"
+    name = optuna.get_all_study_names(storage)[0]
+    dead_trial = optuna.load_study(study_name=name, storage=storage).ask().number  # the dead worker's, running
+    claim = tmp_path / claims_module.CLAIMS_FOLDER / f"{first}.json"
+    claim.write_text(json.dumps({"host": "another-machine", "pid": 1, "token": "t", "study": name,
+                                 "trial": dead_trial}))
     old = time.time() - claims_module.STALE_AFTER_SECONDS - 1
-    os.utime(tmp_path / claims_module.CLAIMS_FOLDER / f"{first}.json", (old, old))
+    os.utime(claim, (old, old))
     board = search.search(tmp_path / "data", **GRID, save_dir=tmp_path, **COMMON)
     assert trained(tmp_path).count(first) == 1 and len(board) == 7 and board.attrs["in_progress"] == []
+    assert trials(tmp_path)[dead_trial].state.name == "FAIL"
 
 
 @pytest.mark.parametrize("sampler", [pytest.param("grid", marks=pytest.mark.slow), "tpe"])

@@ -186,8 +186,8 @@ class _Worker:
 
     def run_tpe(self, target: int, seed: int) -> list[str]:
         """TPE: trials until `target` configurations are finished or held by other workers."""
-        tpe = tpe_sampler(seed + len(self.study.trials))  # seeded by `seed` where the study is new
-        rng = np.random.default_rng(seed + len(self.study.trials))
+        seed += len(self.study.get_trials(deepcopy=False))  # `seed` itself where the study is new
+        tpe, rng = tpe_sampler(seed), np.random.default_rng(seed)
         repeats = 0
         with self._session(target):
             while True:
@@ -218,7 +218,6 @@ class _Worker:
 
         `trial`: the Optuna trial that proposed it (TPE), else one is made once the claim is held.
         """
-        claim = None
         if not self.finished(candidate):
             claim = self.claims.take(candidate.run, study=None if self.study is None else self.study.study_name,
                                      trial=None if trial is None else trial.number)
@@ -230,13 +229,11 @@ class _Worker:
                 self.say(f"{candidate.run}: being trained by another worker ({held.get('host')}, process "
                          f"{held.get('pid')})")
                 return "held"
-        if claim is not None:
             with claim:
                 if claim.evicted:
                     self.say(f"{candidate.run}: its worker ({claim.evicted.get('host')}, process "
                              f"{claim.evicted.get('pid')}) stopped without finishing it: trained here")
-                    if self.study is not None and claim.evicted.get("trial") is not None:
-                        self._fail(claim.evicted["trial"], "its worker stopped")
+                    self._fail_evicted(claim)
                 if not self.finished(candidate):  # else finished by another worker since it was checked
                     if target is not None and sum(map(len, self._census())) > target:
                         self._fail(trial, "n_trials reached by other workers meanwhile")
@@ -291,6 +288,13 @@ class _Worker:
             trial.set_user_attr("failed", reason)
         self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
+    def _fail_evicted(self, claim) -> None:
+        """Mark failed the trial of a dead worker whose stale claim `claim` replaced (if of this study)."""
+        evicted = claim.evicted or {}
+        if self.study is not None and evicted.get("trial") is not None \
+                and evicted.get("study") == self.study.study_name:
+            self._fail(evicted["trial"], "its worker stopped")
+
     @contextlib.contextmanager
     def _session(self, total: int):
         """The progress bar over the search; first, the grid's runs finished without the study join it."""
@@ -319,8 +323,7 @@ class _Worker:
                 if claim is None:
                     continue
                 claim.release()
-                if claim.evicted and claim.evicted.get("trial") is not None:
-                    self._fail(claim.evicted["trial"], "its worker stopped")
+                self._fail_evicted(claim)
             unclaimed.append(candidate)
         recorded = {t.user_attrs.get("run") for t in self.study.get_trials(deepcopy=False) if t.state.is_finished()}
         for candidate in unclaimed:
