@@ -258,7 +258,8 @@ def read_grid(path: str) -> dict:
 def cmd_search(args) -> int:
     grid = read_grid(args.grid)
     flags = {k: getattr(args, k) for k in ("n_trials", "sampler", "storage", "study_name", "pruner")}
-    settings = {**{k: v for k, v in grid.items() if k != "options"}, **{k: v for k, v in flags.items() if v is not None}}
+    settings = {k: v for source in (grid, flags) for k, v in source.items()  # flags win; null means the default
+                if k != "options" and v is not None}
     check_search_settings(*(settings.get(k) for k in ("sampler", "n_trials", "pruner", "storage", "study_name")))
     _discover(args.data_dir, grid.get("options", {}).get("compression"))
     from vidseq.runs.search import search  # no TensorFlow until the first run trains
