@@ -112,3 +112,43 @@ def finished_run(dataset, cache_dir, tmp_path_factory):
     save_dir = tmp_path_factory.mktemp("runs")
     labels, model, (loss, acc) = train_tiny_run(dataset, cache_dir, save_dir, "first", seed=3)
     return save_dir / "first", labels, model, loss, acc
+
+
+class FakeTraining:
+    """Stands in for `train_test_classifier` in search tests: a finished run folder at once, no TensorFlow.
+
+    The run's validation AUC rises over 3 epochs to `1 - dropout`, reported to a pruning callback
+    as Keras would (which may stop it); each call is logged as a line of `save_dir/trained.log`
+    (appends of one short line: whole even from several processes).
+    """
+
+    def __init__(self, seconds: float = 0.0):
+        self.seconds = seconds
+
+    def __call__(self, data_dir, num_frames, img_model_name, **options):
+        import time
+        from types import SimpleNamespace
+
+        from vidseq.utils.atomic import write_json, write_text
+
+        run_dir = Path(options["save_dir"]) / options["run_name"]
+        with open(Path(options["save_dir"]) / "trained.log", "a") as log:
+            log.write(f"{options['run_name']} {os.getpid()}\n")
+        time.sleep(self.seconds)
+        final = 1 - options.get("dropout", 0.5)
+        callbacks, curve = options.get("callbacks") or [], []
+        for callback in callbacks:
+            callback.set_model(SimpleNamespace(stop_training=False))
+        for epoch in range(3):
+            curve.append(final * (epoch + 1) / 3)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, {"val_auc": curve[-1]})
+            if any(c.model.stop_training for c in callbacks):
+                break
+        entries = {k: v for c in callbacks for k, v in c.config_entries().items()}
+        run_dir.mkdir(parents=True)
+        write_json(run_dir / "config.json", dict(img_model_name=img_model_name, num_frames=num_frames,
+                                                 head=f"fake{options.get('dropout')}", **entries))
+        write_text(run_dir / "history.csv", "epoch,val_auc\n" + "".join(f"{e},{v}\n" for e, v in enumerate(curve)))
+        write_json(run_dir / "metrics.json", {"val": {"auc": curve[-1]}, "test": {"auc": 0.5}})  # last: finished
+        return ["real", "fake"], None, (0.0, 0.0)

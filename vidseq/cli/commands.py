@@ -16,7 +16,8 @@ from typing import NoReturn, Sequence
 from vidseq.features.backbones import BACKBONES
 from vidseq.features.backbone_models import ImageNetUnavailable
 from vidseq.cli.flags import (ParserWithDefaults, add_face_flags, add_option_flags, face_crop_from_flags,
-                              in_cli_terms, parse_weights)
+                              in_cli_terms, parse_pruner, parse_weights)
+from vidseq.runs.study import PRUNERS, SAMPLERS, check_search_settings
 from vidseq.training.families import model_names
 from vidseq.training.train_config import CALLBACK_OPTIONS
 
@@ -70,10 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_option_flags(p)
     add_face_flags(p)
 
-    p = sub.add_parser("search", help="train a grid (or random sample) of configurations; resumable")
+    p = sub.add_parser("search", help="train a grid of configurations (all, a random sample, or as TPE proposes); "
+                                      "resumable, and several processes share one search")
     p.add_argument("data_dir")
-    p.add_argument("--grid", required=True, help="a JSON (or YAML, with PyYAML) file: see README")
-    p.add_argument("--n-trials", type=int, default=None, help="draw this many configurations at random")
+    p.add_argument("--grid", required=True, help="a JSON (or YAML, with PyYAML) file: see docs/search.md")
+    p.add_argument("--n-trials", type=int, default=None, help="train this many configurations (default: the whole grid)")
+    p.add_argument("--sampler", choices=SAMPLERS, default=None,
+                   help="grid: every configuration; random: a seeded sample of --n-trials; tpe: Optuna's TPE "
+                        "(default: grid, or random with --n-trials)")
+    p.add_argument("--storage", default=None, metavar="URL",
+                   help="the Optuna study's database (default: sqlite:///SAVE_DIR/search.db); workers on several "
+                        "machines: postgresql://user:password@host/db and a shared --save-dir")
+    p.add_argument("--study-name", default=None, help="the study's name (default: the data folder and a hash of the grid)")
+    p.add_argument("--pruner", type=parse_pruner, default=None, metavar="NAME|JSON",
+                   help=f"stop hopeless runs early from their validation AUC: {', '.join(PRUNERS)}, or a JSON object "
+                        "with \"name\" and the Optuna pruner's settings (default: no pruning)")
     p.add_argument("--save-dir", default=None)
     p.add_argument("--cache-dir", default=None)
 
@@ -223,7 +235,8 @@ def _run_settings(run_dir: Path) -> dict:
     return {**settings, "num_frames": config.num_frames, "img_model_name": config.img_model_name}
 
 
-GRID_KEYS = ("num_frames", "img_model_names", "heads", "n_trials", "seed", "options")
+GRID_KEYS = ("num_frames", "img_model_names", "heads", "n_trials", "seed", "sampler", "storage", "study_name", "pruner",
+             "options")
 
 
 def read_grid(path: str) -> dict:
@@ -250,17 +263,22 @@ def read_grid(path: str) -> dict:
 
 def cmd_search(args) -> int:
     grid = read_grid(args.grid)
+    flags = {k: getattr(args, k) for k in ("n_trials", "sampler", "storage", "study_name", "pruner")}
+    settings = {k: v for source in (grid, flags) for k, v in source.items()  # flags win; null means the default
+                if k != "options" and v is not None}
+    check_search_settings(*(settings.get(k) for k in ("sampler", "n_trials", "pruner", "storage", "study_name")))
     _discover(args.data_dir, grid.get("options", {}).get("compression"))
-    from vidseq.runs.search import search
+    from vidseq.runs.search import search  # no TensorFlow until the first run trains
 
     options = dict(grid.get("options", {}))
     options.update({k: v for k, v in (("save_dir", args.save_dir), ("cache_dir", args.cache_dir)) if v is not None})
-    n_trials = args.n_trials if args.n_trials is not None else grid.get("n_trials")
     if args.verbose:
         options["verbose"] = 2
-    table = search(args.data_dir, **{k: grid[k] for k in ("num_frames", "img_model_names", "heads") if k in grid},
-                   n_trials=n_trials, seed=grid.get("seed", 0), **options)
+    table = search(args.data_dir, **settings, **options)
     _print_leaderboard(table)
+    if table.attrs.get("in_progress"):
+        print(f"Being trained by other workers: {', '.join(table.attrs['in_progress'])} (`vidseq compare` shows them "
+              "once finished).")
     return 0
 
 

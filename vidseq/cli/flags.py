@@ -28,6 +28,11 @@ def parse_json_object(value: str) -> dict:
     return parsed
 
 
+def parse_pruner(value: str) -> str | dict:
+    """--pruner: a pruner's name, or a JSON object of its settings (checked with the search's other settings)."""
+    return parse_json_object(value) if value.lstrip().startswith("{") else value
+
+
 def parse_rnn(value: str) -> str | None:
     if value.lower() not in ("gru", "lstm", "none"):
         raise argparse.ArgumentTypeError(f"Received: {value!r}. Expected gru, lstm or none.")

@@ -42,6 +42,32 @@ class EpochBar(keras.callbacks.Callback):
         self.bar.close()
 
 
+class PruningCallback(keras.callbacks.Callback):
+    """Reports each epoch's validation AUC to an Optuna trial, and stops training when the study's
+    pruner finds the trial hopeless (a search's `pruner=`).
+
+    `trial`: an `optuna.Trial` (anything with `report` and `should_prune`); `settings`: the
+    pruner's, recorded in config.json as `pruner`, with `pruned_at_epoch` (None: not pruned).
+    """
+
+    def __init__(self, trial, settings: dict, monitor: str = "val_auc"):
+        super().__init__()
+        self.trial, self.settings, self.monitor, self.pruned_at_epoch = trial, dict(settings), monitor, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        self.trial.report(float(value), epoch)
+        if self.trial.should_prune():
+            self.pruned_at_epoch = epoch + 1
+            self.model.stop_training = True
+
+    def config_entries(self) -> dict:
+        """What config.json records of it (`train_config.callback_entries`)."""
+        return {"pruner": self.settings, "pruned_at_epoch": self.pruned_at_epoch}
+
+
 def build_callbacks(train: TrainConfig, progress: bool = False) -> list:
     """The run's callbacks: its early stopping (unless off), learning-rate reduction, the user's,
     then with `progress` one bar over the epochs."""
@@ -53,4 +79,4 @@ def build_callbacks(train: TrainConfig, progress: bool = False) -> list:
     return [c for c in (stop, reduce) if c is not None] + list(train.callbacks or ()) + bar
 
 
-__all__ = ["EpochBar", "build_callbacks"]
+__all__ = ["EpochBar", "PruningCallback", "build_callbacks"]

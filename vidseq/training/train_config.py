@@ -189,7 +189,10 @@ def sgd_momentum(train: TrainConfig) -> float | None:
 
 
 def training_config(train: TrainConfig) -> dict[str, Any]:
-    """What config.json records of these options: settings, never callback objects (`callbacks` not at all)."""
+    """What config.json records of these options: settings, never callback objects (of `callbacks`,
+    only what a callback's `config_entries()` says, e.g. a search's pruner)."""
     return dict(momentum=sgd_momentum(train), nesterov=bool(train.nesterov),
                 early_stopping=callback_settings(early_stopping_settings(train)),
-                reduce_lr=callback_settings(train.reduce_lr))
+                reduce_lr=callback_settings(train.reduce_lr),
+                **{k: v for c in train.callbacks or () if hasattr(c, "config_entries")
+                   for k, v in c.config_entries().items()})
