@@ -190,7 +190,7 @@ def _explain(video, run_dir: str, **kwargs) -> dict:
         return {**_explaining().explain_video(video, run_dir, **kwargs), "truncated": None}
     except TruncatedVideoError as err:
         return {**_explaining().explain_video(video, run_dir, truncated="keep", **kwargs),
-                "truncated": f"{err.decoded} of the {err.declared} frames its container declares decode"}
+                "truncated": err.extent}
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's model ...")

@@ -294,13 +294,12 @@ def cmd_predict(args) -> int:
     threshold = run_threshold(args.run)
     result = {"video": args.video, "p_fake": round(score, 4), "label": "FAKE" if score >= threshold else "REAL",
               "threshold": threshold, "run": str(Path(args.run)),
-              "truncated": None if truncation is None else {"decoded": truncation.decoded,
-                                                            "declared": truncation.declared}}
+              "truncated": None if truncation is None else {"have": truncation.have, "declared": truncation.declared,
+                                                            "unit": truncation.unit}}
     if args.json:
         print(json.dumps(result))
     else:
-        note = "" if truncation is None else (f"  TRUNCATED: scored on the {truncation.decoded} of "
-                                              f"{truncation.declared} frames that decode")
+        note = "" if truncation is None else f"  TRUNCATED ({truncation.extent}): scored on what decodes"
         print(f"P(fake) {score:.4f}  {result['label']}  (threshold {threshold:.2f}, run {Path(args.run).name}){note}")
     return 0
 

@@ -17,8 +17,8 @@ import numpy as np
 from vidseq.utils.cache import DiskCache, cache_key
 from vidseq.utils.checks import check_int
 from vidseq.data.faces import TRACKER_VERSION, FaceCrop, crop_face, detect_faces, face_settings, shrink_for_detection, track_faces
-from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, count_frames, frame_count_hint, grab_frames,
-                             is_truncated, open_video, resize_frame)
+from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, declared_extent, decode_extent, grab_frames,
+                                  resize_frame, size_truncation, time_truncation)
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
 ON_TRUNCATED = ("raise", "keep")
@@ -195,11 +195,16 @@ def _sample_and_grab(path, num_frames, strategy, seed, stride, transform,
                      on_truncated: str = "raise") -> tuple[np.ndarray, np.ndarray | None, int]:
     """Sampled indices, then `grab_frames`' `(frames, n)` padded to `num_frames` rows.
 
-    The container's frame count is trusted only if the video really has those frames.
+    Indices are positions in decoding order (`sample_indices`). A cut file (`check_truncation`:
+    fewer bytes than its container declares, else decoding stopping well before its declared
+    duration) raises, or with `on_truncated="keep"` warns and samples what decodes. The
+    container's frame count is trusted only if the video really has those frames: a
+    variable-frame-rate WebM or Matroska file declares its duration times a nominal rate.
     """
-    cap = open_video(path)
-    total = frame_count_hint(cap)
-    cap.release()
+    total, declared, fps = declared_extent(path)  # opening it first: a missing or non-video file says so
+    says_size, cut = size_truncation(path)
+    if cut is not None:
+        _truncated(cut, on_truncated)
     if total:
         indices = sample_indices(total, num_frames, strategy, seed, stride)
         frames, n = grab_frames(path, indices, transform, rows=num_frames)
@@ -207,14 +212,20 @@ def _sample_and_grab(path, num_frames, strategy, seed, stride, transform,
             return indices, frames, n
     # The container's count was missing or too high: count what really decodes, then
     # sample again from that count (a second pass, only for such files).
-    decodable = count_frames(path)
-    if is_truncated(decodable, total):
-        error = TruncatedVideoError(path, decodable, total)
-        if on_truncated == "raise":
-            raise error
-        warnings.warn(f"{error} (kept: sampling what decodes)", stacklevel=2)
+    decodable, stopped = decode_extent(path)
+    if not says_size:
+        cut = time_truncation(path, stopped, declared, fps)
+        if cut is not None:
+            _truncated(cut, on_truncated)
     indices = sample_indices(decodable, num_frames, strategy, seed, stride)
     return (indices, *grab_frames(path, indices, transform, rows=num_frames))
+
+
+def _truncated(error: TruncatedVideoError, on_truncated: str) -> None:
+    """Raise a cut file's error, or warn that what decodes is kept."""
+    if on_truncated == "raise":
+        raise error
+    warnings.warn(f"{error} (kept: sampling what decodes)", stacklevel=4)
 
 
 def _shrinker(max_side: int):
