@@ -22,6 +22,7 @@ import numpy as np
 
 from vidseq.features.extract import cache_crops
 from vidseq.models.finetune import set_phase
+from vidseq.training.augment import check_augment_available
 from vidseq.training.callbacks import build_callbacks
 from vidseq.training.config import RunConfig
 from vidseq.training.distribution import check_distribution, distribution_scope
@@ -35,6 +36,7 @@ from vidseq.training.videos import RunVideos
 def fit(videos: RunVideos, config: RunConfig) -> Fitted:
     """Crop (cached), train on the training videos' frames, score validation and test videos."""
     family, train = config.family, config.train
+    check_augment_available(config.image.augment, config.img_model_name)  # before any cropping
     files, errors, no_face = cache_crops(videos.videos.path, config.num_frames, config.input_size[0], videos.face,
                                          videos.cache_dir, config.data.strategy, config.seed,
                                          quiet=not config.verbose, on_truncated=config.data.on_truncated)
