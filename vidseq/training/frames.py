@@ -99,12 +99,13 @@ def fit_phases(model: keras.Model, train, val, config: RunConfig, compile: Calla
     return history
 
 
-def score(config: RunConfig, paths: list[str], model: keras.Model, track: int = 0):
-    """`(P(fake) per video (NaN where skipped), {path: error}, per-frame scores per video)` for face track `track`."""
+def score(config: RunConfig, paths: list[str], model: keras.Model, track: int = 0, perturb=None):
+    """`(P(fake) per video (NaN where skipped), {path: error}, per-frame scores per video)` for face track
+    `track`, the sampled frames degraded by `perturb` when given."""
     data = config.data
     files, errors, _ = cache_crops(paths, config.num_frames, config.input_size[0], data.face, config.cache_path,
                                    data.strategy, config.seed, quiet=track > 0, track=track,
-                                   on_truncated=data.on_truncated)
+                                   on_truncated=data.on_truncated, perturb=perturb)
     scores = np.full(len(paths), np.nan)
     ok = np.flatnonzero([f is not None for f in files])
     frame_scores = [None] * len(paths)
