@@ -178,3 +178,16 @@ def test_every_training_option_has_a_flag():
                               "--reduce-lr", '{"factor": 0.5}', "--l2", "0.01", "--no-normalize", "--no-augment"])
     assert (args.optimizer, args.momentum, args.nesterov, args.early_stopping, args.reduce_lr, args.l2, args.normalize,
             args.augment) == ("sgd", 0.5, True, False, {"factor": 0.5}, 0.01, False, False)
+
+
+def test_bad_scoring_flags_fail_before_tensorflow_loads(finished_run, dataset, good_paths):
+    run_dir = str(finished_run[0])
+    code = ("import sys\nfrom vidseq import cli\n"
+            f"codes = [cli.main(['evaluate', {run_dir!r}, {str(dataset)!r}, '--perturb', 'jpeg:0']),\n"
+            f"         cli.main(['evaluate', {run_dir!r}, {str(dataset)!r}, '--perturb', 'jpeg']),\n"
+            f"         cli.main(['predict', {good_paths[0]!r}, '--run', {run_dir!r}, '--max-faces', '3'])]\n"
+            "assert codes == [2, 2, 2], codes\nassert 'tensorflow' not in sys.modules, 'TensorFlow imported'")
+    result = run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert "jpeg:0. Expected an int in [1, 100]" in result.stderr and "KIND:LEVEL" in result.stderr
+    assert "--max-faces 3 for a run without face crops" in result.stderr

@@ -33,12 +33,15 @@ def test_a_long_step_says_where_it_is_every_interval(monkeypatch):
     monkeypatch.setattr("sys.stderr", err)
     clock = iter(range(0, 1000, 25))  # 25 s per video
     monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
-    bar = progress.ProgressLines(10, "Embedding", every=60)
-    for _ in range(10):
+    bar = progress.ProgressLines(10, "Search", unit="run", every=60)
+    for k in range(10):
+        bar.set_postfix_str(f"run{k}")
         bar.update(1)
+    bar.write("run9: finished already")
     bar.close()
     lines = err.getvalue().splitlines()
-    assert lines[-1].startswith("Embedding: 10/10 videos in ") and 3 <= len(lines) <= 5
+    assert lines[-1].startswith("Search: 10/10 runs in ") and lines[-1].endswith("(run9)") and 4 <= len(lines) <= 6
+    assert "run9: finished already" in lines
 
 
 def test_terminals_and_notebooks_keep_bars(monkeypatch):

@@ -82,7 +82,8 @@ class Perturbation:
         if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)) \
                 or not spec.low <= level <= spec.high or (spec.integer and float(level) != int(level)):
             kind = "an int" if spec.integer else "a number"
-            raise ValueError(f"Received: {self.kind}:{level!r}. Expected {kind} in [{spec.low:g}, {spec.high:g}] "
+            shown = f"{level:g}" if isinstance(level, (int, float)) and not isinstance(level, bool) else repr(level)
+            raise ValueError(f"Received: {self.kind}:{shown}. Expected {kind} in [{spec.low:g}, {spec.high:g}] "
                              f"({spec.level}).")
         object.__setattr__(self, "level", int(level) if spec.integer else float(level))
 

@@ -31,7 +31,7 @@ def interactive(stream: TextIO | None = None) -> bool:
 
 class ProgressLines:
     """A step's progress as log lines on stderr: every `every` seconds while it runs, and once when
-    it closes. Takes the calls vidseq makes on a tqdm bar (`update`, `set_postfix`, `close`)."""
+    it closes. Takes the calls vidseq makes on a tqdm bar (`update`, `set_postfix(_str)`, `write`, `close`)."""
 
     def __init__(self, total: int, description: str, unit: str = "video", every: float = LOG_EVERY):
         self.total, self.description, self.unit, self.every = total, description, unit, every
@@ -44,7 +44,13 @@ class ProgressLines:
             self._line()
 
     def set_postfix(self, values: dict[str, Any], refresh: bool = False) -> None:
-        self.postfix = ", ".join(f"{k} {v}" for k, v in values.items())
+        self.set_postfix_str(", ".join(f"{k} {v}" for k, v in values.items()))
+
+    def set_postfix_str(self, text: str, refresh: bool = False) -> None:
+        self.postfix = text
+
+    def write(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if not self.closed:
