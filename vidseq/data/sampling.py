@@ -104,9 +104,10 @@ def read_frames(
     video's k-th face track (0 = the main face; `count_face_tracks` says how many there are,
     at most `FaceCrop.max_faces`); a track the video lacks raises `NoFaceError`.
     Raises `VideoReadError` for missing, empty or non-video files, and its subclass
-    `TruncatedVideoError` for a file whose frames stop well short of what its container
-    declares (a partial download); `on_truncated="keep"` samples what decodes instead, with
-    a warning. `perturb` (a `vidseq.data.perturb.Perturbation`) degrades the sampled frames
+    `TruncatedVideoError` for a file cut short of where its container says it ends (a
+    partial download, `vidseq.data.video_io.check_truncation`); `on_truncated="keep"` samples
+    what decodes instead, with a warning. Frames are sampled evenly in decoding order, also
+    in variable-frame-rate footage (docs/robustness.md says why). `perturb` (a `vidseq.data.perturb.Perturbation`) degrades the sampled frames
     as decoded, before face detection and resizing: what a robustness evaluation scores.
 
     >>> frames, mask = read_frames("data/demo/real/real_000.mp4", 16, size=(224, 224))  # doctest: +SKIP

@@ -150,7 +150,7 @@ def plot_robustness(table: pd.DataFrame, path: str | os.PathLike | None = None, 
     ax.set_xticks(range(steps + 1), ["clean", *map(str, range(1, steps + 1))])
     ax.set_xlabel("severity (level of each perturbation, mildest first)")
     ax.set_ylabel("AUC")
-    ax.set_ylim(min(0.4, float(np.nanmin(table.auc.astype(float))) - 0.05) if table.auc.notna().any() else 0.4, 1.02)
+    ax.set_ylim(min(0.4, float(np.nanmin(table.auc.astype(float))) - 0.05) if table.auc.notna().any() else 0.4, 1.05)
     ax.legend(loc="lower left", fontsize=8)
     if title:
         ax.set_title(title, fontsize=9)

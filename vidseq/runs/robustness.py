@@ -53,7 +53,9 @@ def robustness_table(labels: np.ndarray, clean: np.ndarray, perturbed: Mapping[P
         for severity, p in enumerate(levels, start=1):
             lost = np.isnan(perturbed[p]) & ~np.isnan(clean)
             rows.append(_row(kind, p.level, p.label, severity, labels, perturbed[p], everywhere, lost, groups, interval))
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["level"] = pd.Series([row["level"] for row in rows], dtype=object)  # 90, not 90.0; None for clean
+    return table
 
 
 def _row(kind, level, label, severity, labels, scores, used, lost, groups, interval) -> dict:
