@@ -22,7 +22,7 @@ from vidseq.models.heads import build_classifier, head_name, set_feature_stats
 from vidseq.runs.explain_video import explain_video
 from vidseq.runs.folders import LABELS, dataset_name, load_classifier, run_threshold
 from vidseq.runs.leaderboard import compare_runs, compare_saved_models
-from vidseq.runs.scoring import classifier, evaluate, predict_video
+from vidseq.runs.scoring import classifier, evaluate, predict_video, score_video
 from vidseq.runs.search import search
 from vidseq.runs.train import train_test_classifier
 from vidseq.training.config import check_run_options
@@ -30,7 +30,7 @@ from vidseq.utils.cache import default_cache_dir
 
 __all__ = [
     "BACKBONES", "LABELS", "embed_videos", "build_classifier", "train_test_classifier",
-    "compare_saved_models", "compare_runs", "load_classifier", "predict_video", "explain_video", "evaluate", "search",
+    "compare_saved_models", "compare_runs", "load_classifier", "predict_video", "score_video", "explain_video", "evaluate", "search",
     "check_run_options", "default_cache_dir", "classifier", "run_threshold", "head_name", "set_feature_stats",
     "dataset_name",
 ]

@@ -149,13 +149,19 @@ def test_bad_uploads_and_a_broken_run_are_messages(save_dir, dataset, face_video
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 2 and errors[0].startswith("notes.mp4: ") and errors[1].startswith("truncated.mp4: ")
-    assert all("Cannot open video" in e and "vidseq-app-" not in e for e in errors)  # names the upload, not a temp file
+    assert "Cannot open video" in errors[0] and "Truncated video: the file holds" in errors[1]
+    assert all("vidseq-app-" not in e for e in errors)  # names the upload, not a temp file
     assert [w.value for w in at.warning] == ["No face found in the sampled frames: the run scored full frames."]
     assert len(at.metric) == 2  # the good videos are still scored
+    assert at.number_input(key="max_faces").value == 1  # the run's own: every face can be scored instead
+    at.number_input(key="max_faces").set_value(3).run()
+    assert not at.exception and len(at.metric) == 2
+    assert any(c.value.startswith("face track 0 scored") for c in at.caption)
 
     at.selectbox(key="predict_run").set_value("tiny").run()
+    assert len(at.number_input) == 0  # a run on full frames has no faces to choose
     errors = [e.value for e in at.error]
-    assert len(errors) == 4 and all("model.keras" in e or "Cannot open video" in e for e in errors)
+    assert len(errors) == 4 and all("model.keras" in e or "Cannot open video" in e or "Truncated" in e for e in errors)
     assert len(at.dataframe) >= 1  # the Runs tab still renders
 
 
@@ -168,7 +174,7 @@ def test_truncated_upload_is_scored_and_said_so(save_dir, tmp_path):
     at.run()
     assert not at.exception and not at.error and len(at.metric) == 1
     (warning,) = [w.value for w in at.warning]
-    assert warning.startswith("Truncated file: scored on what decodes (") and "of the 80 frames" in warning
+    assert warning.startswith("Truncated file: scored on what decodes (the file holds 50% of the ")
 
 
 def test_runs_tab_leaderboard_and_run_details(save_dir):

@@ -74,9 +74,9 @@ def test_train_compare_predict_extract(dataset, cache_dir, tmp_path, capsys, rec
     write_video(tmp_path / "long.mp4", make_frames(80, 64, 96, seed=3), fps=10)
     cut.write_bytes((tmp_path / "long.mp4").read_bytes()[: (tmp_path / "long.mp4").stat().st_size // 2])
     assert cli.main(["predict", str(cut), "--run", str(save_dir / "cli-run")]) == 0
-    assert re.search(r"TRUNCATED: scored on the \d+ of 80 frames that decode", capsys.readouterr().out)
+    assert "TRUNCATED (the file holds 50% of the" in capsys.readouterr().out
     assert cli.main(["predict", str(cut), "--run", str(save_dir / "cli-run"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["truncated"]["declared"] == 80
+    assert json.loads(capsys.readouterr().out)["truncated"]["declared"] == (tmp_path / "long.mp4").stat().st_size
     assert cli.main(["predict", str(whole), "--run", str(save_dir / "cli-run"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["truncated"] is None
 
@@ -178,3 +178,16 @@ def test_every_training_option_has_a_flag():
                               "--reduce-lr", '{"factor": 0.5}', "--l2", "0.01", "--no-normalize", "--no-augment"])
     assert (args.optimizer, args.momentum, args.nesterov, args.early_stopping, args.reduce_lr, args.l2, args.normalize,
             args.augment) == ("sgd", 0.5, True, False, {"factor": 0.5}, 0.01, False, False)
+
+
+def test_bad_scoring_flags_fail_before_tensorflow_loads(finished_run, dataset, good_paths):
+    run_dir = str(finished_run[0])
+    code = ("import sys\nfrom vidseq import cli\n"
+            f"codes = [cli.main(['evaluate', {run_dir!r}, {str(dataset)!r}, '--perturb', 'jpeg:0']),\n"
+            f"         cli.main(['evaluate', {run_dir!r}, {str(dataset)!r}, '--perturb', 'jpeg']),\n"
+            f"         cli.main(['predict', {good_paths[0]!r}, '--run', {run_dir!r}, '--max-faces', '3'])]\n"
+            "assert codes == [2, 2, 2], codes\nassert 'tensorflow' not in sys.modules, 'TensorFlow imported'")
+    result = run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert "jpeg:0. Expected an int in [1, 100]" in result.stderr and "KIND:LEVEL" in result.stderr
+    assert "--max-faces 3 for a run without face crops" in result.stderr

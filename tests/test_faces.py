@@ -262,11 +262,12 @@ def test_tracks_link_by_position_and_size_not_overlap():
     np.testing.assert_array_equal(second, np.repeat(stayer[:, :4], 4, axis=0))
 
 
-def test_predict_and_explain_score_every_face_and_keep_the_highest(two_people, tmp_path):
+def test_predict_and_explain_score_every_face_and_keep_the_highest(two_people, tmp_path, capsys):
     """With max_faces=2 a video's score is its most fake-looking face's (DFDC's winners' rule)."""
     import keras
 
     import model_builder
+    from vidseq.cli import commands as cli
     from vidseq.features import backbones
     from vidseq.features import extract
 
@@ -297,6 +298,17 @@ def test_predict_and_explain_score_every_face_and_keep_the_highest(two_people, t
     np.testing.assert_allclose(result["boxes"], second)  # the boxes of the face that gave the score
     (run / "config.json").write_text(json.dumps({**config, "face_crop": FaceCrop().key()}))  # max_faces=1: main face
     assert model_builder.predict_video(path, run) == pytest.approx(expected[0], rel=1e-4)
+    # A one-face run scoring every face of the two-person clip, chosen at scoring time, as the CLI does.
+    assert model_builder.score_video(path, run, max_faces=3) == {"score": pytest.approx(expected[1], rel=1e-4),
+                                                                 "track": 1, "max_faces": 3}
+    assert model_builder.explain_video(path, run, max_faces=3)["track"] == 1
+    assert cli.main(["predict", str(path), "--run", str(run), "--max-faces", "3", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["track"], printed["max_faces"]) == (1, 3) and printed["p_fake"] == pytest.approx(expected[1], abs=1e-4)
+    assert cli.main(["predict", str(path), "--run", str(run), "--max-faces", "3"]) == 0
+    assert "face track 1 of up to 3" in capsys.readouterr().out
+    assert cli.main(["predict", str(path), "--run", str(run), "--max-faces", "9"]) == 2
+    assert "--max-faces 9" in capsys.readouterr().err
     old = {k: v for k, v in FaceCrop().key().items() if k != "max_faces"}  # a run saved before max_faces existed
     (run / "config.json").write_text(json.dumps({**config, "face_crop": old}))
     assert model_builder.predict_video(path, run) == pytest.approx(expected[0], rel=1e-4)

@@ -23,27 +23,47 @@ def textured(size: int = 32, seed: int = 0) -> np.ndarray:
 # --------------------------------------------------------------------------- augmentations
 
 
-def test_augment_keeps_shape_and_is_seeded():
-    image = textured()
-    outs = [augment.augment_face(image, np.random.default_rng(seed)) for seed in range(40)]
-    assert all(o.shape == image.shape and o.dtype == np.uint8 for o in outs)
-    np.testing.assert_array_equal(outs[3], augment.augment_face(image, np.random.default_rng(3)))
-    assert sum(not np.array_equal(o, image) for o in outs) > 30  # P(all eight skipped) is about 7%
+def test_augment_applies_the_pipeline_seeded_keeping_shapes():
+    images = [textured(seed=k) for k in range(16)]
+    out = augment.augment_faces(images, (7, 0, 0))
+    assert all(o.shape == (32, 32, 3) and o.dtype == np.uint8 for o in out)
+    assert sum(not np.array_equal(o, i) for o, i in zip(out, images)) > 10  # P(all eight skipped) is about 7%
+    again = augment.augment_faces(images, (7, 0, 0))
+    assert all(np.array_equal(a, b) for a, b in zip(out, again))  # same (seed, epoch, batch): same images
+    other = augment.augment_faces(images, (7, 0, 1))
+    assert not all(np.array_equal(a, b) for a, b in zip(out, other))
 
 
-@pytest.mark.parametrize("op", augment.PIXEL_OPS)
-def test_each_pixel_augmentation_changes_the_image(op):
-    image = (textured(64) // 2 + 64).astype(np.uint8)  # mid-range: brightness and hue shifts cannot clip away
-    out = op(image, np.random.default_rng(0))
-    assert out.shape == image.shape and out.dtype == np.uint8
-    assert np.abs(out.astype(int) - image).mean() > 0.5
+def test_augment_pipeline_is_the_sources():
+    """Transforms and probabilities of the seed CoAtNet project (not the library's own behaviour)."""
+    steps = augment.face_pipeline().transforms
+    assert [(type(t).__name__, t.p) for t in steps] == [
+        ("RandomRotate90", 0.2), ("Transpose", 0.2), ("HorizontalFlip", 0.5), ("VerticalFlip", 0.5),
+        ("GaussNoise", 0.2), ("Affine", 0.2), ("OneOf", 0.2), ("HueSaturationValue", 0.2)]
+    assert [type(t).__name__ for t in steps[6].transforms] == ["CLAHE", "Sharpen", "Emboss", "RandomBrightnessContrast"]
+
+
+def test_frame_batches_augment_images_never_labels(crop_files):
+    plain = FrameDataset(crop_files, [0, 1, 1], batch_size=12, class_weight={0: 2.0, 1: 0.5})
+    augmented = FrameDataset(crop_files, [0, 1, 1], batch_size=12, class_weight={0: 2.0, 1: 0.5}, augment=True)
+    (x, y, w), (ax, ay, aw) = plain[0], augmented[0]
+    assert ax.shape == x.shape and ax.dtype == x.dtype
+    np.testing.assert_array_equal(ay, y)
+    np.testing.assert_array_equal(aw, w)
 
 
 @pytest.mark.parametrize("image", [np.zeros((32, 32, 3), np.float32), np.zeros((32, 48, 3), np.uint8),
                                    np.zeros((32, 32), np.uint8)])
 def test_augment_rejects_what_it_cannot_take(image):
     with pytest.raises(ValueError, match=r"Received: an image of shape"):
-        augment.augment_face(image, np.random.default_rng(0))
+        augment.augment_faces([image], 0)
+
+
+def test_augment_without_albumentations_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(augment.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ValueError, match=r"augment=True for CoAtNet-0 without albumentations.*vidseq\[augment\]"):
+        augment.check_augment_available(True, "CoAtNet-0")
+    augment.check_augment_available(False, "CoAtNet-0")
 
 
 # --------------------------------------------------------------------------- frame batches and video scores

@@ -5,7 +5,8 @@
 
 - Predict: choose a run (the best by validation AUC first), upload videos or pick them from a data
   directory, and read each one's P(fake) against the run's threshold, its sampled frames with
-  the face boxes the run cropped, the face track scored, every frame's evidence, Grad-CAM
+  the face boxes the run cropped, the face track scored (how many faces are scored per video
+  can be changed: the run's `max_faces` by default), every frame's evidence, Grad-CAM
   heatmaps on the crops (a checkbox: computed only when asked), and for CoAtNet runs the
   score of every frame.
 - Runs: the leaderboard of `vidseq.runs.leaderboard.compare_saved_models`, then one run's config,
@@ -34,7 +35,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from vidseq.data.faces import FaceCrop, crop_face
+from vidseq.data.faces import MAX_TRACKS, FaceCrop, crop_face
 from vidseq.runs.leaderboard import compare_saved_models, format_intervals, run_intervals, tie_summary
 from vidseq.runs.stats import METRICS, format_interval
 from vidseq.runs.folders import load_classifier
@@ -124,14 +125,26 @@ def predict_view(save_dir: str, board: pd.DataFrame, data_dir: str | None) -> No
     uploads = st.file_uploader("Videos to score", type=list(VIDEO_TYPES), accept_multiple_files=True, key="uploads")
     picked = pick_videos(data_dir or config.get("data_dir"))
     heatmaps = st.checkbox("Heatmaps on the face crops (Grad-CAM of P(fake); a few seconds per video)", key="heatmaps")
+    max_faces = faces_to_score(config)
     stamp = _mtime(run_dir / "model.keras")
     margin = (config.get("face_crop") or {}).get("margin", FaceCrop.margin)
     for upload in uploads:
         data = upload.getvalue()
         show_result(upload.name, partial(_explain_upload, hashlib.sha256(data).hexdigest(), upload.name, data,
-                                         str(run_dir), stamp, heatmaps), margin)
+                                         str(run_dir), stamp, heatmaps, max_faces), margin)
     for path in picked:
-        show_result(path, partial(_explain_file, path, _mtime(Path(path)), str(run_dir), stamp, heatmaps), margin)
+        show_result(path, partial(_explain_file, path, _mtime(Path(path)), str(run_dir), stamp, heatmaps, max_faces),
+                    margin)
+
+
+def faces_to_score(config: dict) -> int | None:
+    """How many faces a video's score looks at (the highest counts): the run's `max_faces` unless
+    changed here; None for a run without face crops."""
+    face = config.get("face_crop")
+    if not face:
+        return None
+    return int(st.number_input("Faces scored per video (the most fake-looking one decides)", min_value=1,
+                               max_value=MAX_TRACKS, value=int(face.get("max_faces", 1)), key="max_faces"))
 
 
 def _mtime(file: Path) -> int:
@@ -168,22 +181,24 @@ def _list_videos(data_dir: str) -> list[str]:
 
 # Results are cached per (video, run): every click on the page reruns the script.
 @st.cache_data(max_entries=32, show_spinner="Scoring ...")
-def _explain_upload(digest: str, name: str, _data: bytes, run_dir: str, run_stamp: int, heatmaps: bool = False) -> dict:
+def _explain_upload(digest: str, name: str, _data: bytes, run_dir: str, run_stamp: int, heatmaps: bool = False,
+                    max_faces: int | None = None) -> dict:
     """explain_video on an uploaded file, kept with its cache entries in a temp dir until scored."""
     with tempfile.TemporaryDirectory(prefix="vidseq-app-") as tmp:
         video = Path(tmp) / (re.sub(r"[^\w.+-]", "_", Path(name).name) or "upload")
         video.write_bytes(_data)
         try:
             return _explain(video, run_dir, cache_dir=Path(tmp) / "cache", model=_model(run_dir, run_stamp),
-                            heatmaps=heatmaps)
+                            heatmaps=heatmaps, max_faces=max_faces)
         except (ValueError, OSError) as err:  # name the upload, not its short-lived temp file
             raise ValueError(str(err).replace(str(video), name)) from err
 
 
 @st.cache_data(max_entries=32, show_spinner="Scoring ...")
-def _explain_file(path: str, mtime: int, run_dir: str, run_stamp: int, heatmaps: bool = False) -> dict:
+def _explain_file(path: str, mtime: int, run_dir: str, run_stamp: int, heatmaps: bool = False,
+                  max_faces: int | None = None) -> dict:
     """explain_video on a video of the data directory: its cache entries are the run's own."""
-    return _explain(path, run_dir, model=_model(run_dir, run_stamp), heatmaps=heatmaps)
+    return _explain(path, run_dir, model=_model(run_dir, run_stamp), heatmaps=heatmaps, max_faces=max_faces)
 
 
 def _explain(video, run_dir: str, **kwargs) -> dict:
@@ -192,7 +207,7 @@ def _explain(video, run_dir: str, **kwargs) -> dict:
         return {**_explaining().explain_video(video, run_dir, **kwargs), "truncated": None}
     except TruncatedVideoError as err:
         return {**_explaining().explain_video(video, run_dir, truncated="keep", **kwargs),
-                "truncated": f"{err.decoded} of the {err.declared} frames its container declares decode"}
+                "truncated": err.extent}
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's model ...")

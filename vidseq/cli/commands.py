@@ -15,8 +15,8 @@ from typing import NoReturn, Sequence
 
 from vidseq.features.backbones import BACKBONES
 from vidseq.features.backbone_models import ImageNetUnavailable
-from vidseq.cli.flags import (ParserWithDefaults, add_face_flags, add_option_flags, face_crop_from_flags,
-                              in_cli_terms, parse_pruner, parse_weights)
+from vidseq.cli.flags import (ParserWithDefaults, add_face_flags, add_option_flags, add_scoring_face_flags,
+                              face_crop_from_flags, in_cli_terms, parse_pruner, parse_weights)
 from vidseq.runs.study import PRUNERS, SAMPLERS, check_search_settings
 from vidseq.training.families import model_names
 from vidseq.training.train_config import CALLBACK_OPTIONS
@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"],
                    help="which videos of DATA_DIR, split as the run split its own data")
     p.add_argument("--compression", default=None, help="FaceForensics++/DFD quality folder (default: the run's)")
+    p.add_argument("--perturb", action="append", default=None, metavar="KIND:LEVELS",
+                   help="also score the videos degraded at each level and write robustness_<dataset>.csv/.json/.png: "
+                        "jpeg:QUALITY,... h264:CRF,... resize:SCALE,... blur:SIGMA,... noise:SIGMA,... (repeatable; "
+                        "see docs/robustness.md)")
+    p.add_argument("--perturb-seed", type=int, default=0, help="seed of the noise perturbation")
+    add_scoring_face_flags(p)
 
     p = sub.add_parser("compare", help="leaderboard of saved runs, or two runs side by side (a paired test)")
     p.add_argument("runs", nargs="*", metavar="RUN",
@@ -107,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video")
     p.add_argument("--run", required=True, help="a run folder under saved_models/")
     p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+    add_scoring_face_flags(p)
 
     for command, p in sub.choices.items():
         p.add_argument("--verbose", action="store_true",
@@ -284,14 +291,27 @@ def cmd_search(args) -> int:
 
 def cmd_evaluate(args) -> int:
     _run_folder(args.run_dir, "model.keras")
+    from vidseq.data.perturb import parse_perturbations  # no TensorFlow: a bad level fails at once
+
+    from vidseq.runs.folders import scoring_config
+
+    parse_perturbations(args.perturb, args.perturb_seed)
+    scoring_config(args.run_dir, max_faces=args.max_faces, no_face=args.no_face)
     _discover(args.data_dir, args.compression)
     from vidseq.runs.scoring import evaluate
 
-    metrics = evaluate(args.run_dir, args.data_dir, args.split, args.compression)
+    metrics = evaluate(args.run_dir, args.data_dir, args.split, args.compression, max_faces=args.max_faces,
+                       no_face=args.no_face, perturb=args.perturb, perturb_seed=args.perturb_seed)
     auc = "n/a" if metrics["auc"] is None else f"{metrics['auc']:.3f}"
     print(f"{metrics['videos']} videos ({metrics['real']} real, {metrics['fake']} fake), {len(metrics['skipped'])} "
           f"skipped: AUC {auc}, accuracy {metrics['accuracy']:.3f}, log loss {metrics['log_loss']:.4f}")
     print(f"Wrote {metrics['written']}")
+    if "robustness" in metrics:
+        for row in metrics["robustness"]:
+            auc = "n/a" if row["auc"] is None else f"{row['auc']:.3f}"
+            print(f"  {row['label']:<12} AUC {auc}  ({row['videos']} videos" + (f", {row['lost']} lost" if row["lost"]
+                                                                             else "") + ")")
+        print(f"Wrote {metrics['robustness_written']['csv']} and {Path(metrics['robustness_written']['png']).name}")
     return 0
 
 
@@ -321,23 +341,28 @@ def cmd_predict(args) -> int:
     _run_folder(args.run)
     if not Path(args.video).is_file():
         raise ValueError(f"Received: {args.video!r}, which is not a file. Expected a video file.")
-    from vidseq.runs.folders import run_threshold
-    from vidseq.runs.scoring import predict_video
+    from vidseq.runs.folders import run_threshold, scoring_config
+
+    scoring_config(args.run, max_faces=args.max_faces, no_face=args.no_face)  # checked before TensorFlow loads
+    from vidseq.runs.scoring import score_video
     from vidseq.data.video_io import check_truncation
 
     truncation = check_truncation(args.video)  # scored all the same, and said next to the score
-    score = predict_video(args.video, args.run, truncated="keep" if truncation else None)
-    threshold = run_threshold(args.run)
+    scored = score_video(args.video, args.run, truncated="keep" if truncation else None, max_faces=args.max_faces,
+                         no_face=args.no_face)
+    score, threshold = scored["score"], run_threshold(args.run)
     result = {"video": args.video, "p_fake": round(score, 4), "label": "FAKE" if score >= threshold else "REAL",
-              "threshold": threshold, "run": str(Path(args.run)),
-              "truncated": None if truncation is None else {"decoded": truncation.decoded,
-                                                            "declared": truncation.declared}}
+              "threshold": threshold, "run": str(Path(args.run)), "track": scored["track"],
+              "max_faces": scored["max_faces"],
+              "truncated": None if truncation is None else {"have": truncation.have, "declared": truncation.declared,
+                                                            "unit": truncation.unit}}
     if args.json:
         print(json.dumps(result))
     else:
-        note = "" if truncation is None else (f"  TRUNCATED: scored on the {truncation.decoded} of "
-                                              f"{truncation.declared} frames that decode")
-        print(f"P(fake) {score:.4f}  {result['label']}  (threshold {threshold:.2f}, run {Path(args.run).name}){note}")
+        note = "" if truncation is None else f"  TRUNCATED ({truncation.extent}): scored on what decodes"
+        faces = "" if scored["max_faces"] in (None, 1) else f", face track {scored['track']} of up to {scored['max_faces']}"
+        print(f"P(fake) {score:.4f}  {result['label']}  (threshold {threshold:.2f}, run {Path(args.run).name}{faces})"
+              f"{note}")
     return 0
 
 

@@ -112,6 +112,14 @@ def add_face_flags(p: argparse.ArgumentParser) -> None:
                    help="face tracks scored per video; the highest score counts (default 1; training uses the main face)")
 
 
+def add_scoring_face_flags(p: argparse.ArgumentParser) -> None:
+    """--max-faces and --no-face of a saved run's scoring: which faces it scores, its model unchanged."""
+    p.add_argument("--max-faces", type=int, default=None,
+                   help="face tracks scored per video, the highest score counts (default: the run's)")
+    p.add_argument("--no-face", default=None, choices=["full_frame", "skip"],
+                   help="a video without any face: score full frames, or skip it (default: the run's)")
+
+
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Adds "(default: X)" to an option's help, except where there is nothing to say (None, off)."""
 

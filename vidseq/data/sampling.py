@@ -16,9 +16,10 @@ import numpy as np
 
 from vidseq.utils.cache import DiskCache, cache_key
 from vidseq.utils.checks import check_int
+from vidseq.data.perturb import Perturbation
 from vidseq.data.faces import TRACKER_VERSION, FaceCrop, crop_face, detect_faces, face_settings, shrink_for_detection, track_faces
-from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, count_frames, frame_count_hint, grab_frames,
-                             is_truncated, open_video, resize_frame)
+from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, declared_extent, decode_extent, grab_frames,
+                                  resize_frame, size_truncation, time_truncation)
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
 ON_TRUNCATED = ("raise", "keep")
@@ -88,6 +89,7 @@ def read_frames(
     *,
     track: int = 0,
     on_truncated: str = "raise",
+    perturb: Perturbation | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode `num_frames` sampled frames of a video in one forward pass.
 
@@ -102,25 +104,28 @@ def read_frames(
     video's k-th face track (0 = the main face; `count_face_tracks` says how many there are,
     at most `FaceCrop.max_faces`); a track the video lacks raises `NoFaceError`.
     Raises `VideoReadError` for missing, empty or non-video files, and its subclass
-    `TruncatedVideoError` for a file whose frames stop well short of what its container
-    declares (a partial download); `on_truncated="keep"` samples what decodes instead, with
-    a warning.
+    `TruncatedVideoError` for a file cut short of where its container says it ends (a
+    partial download, `vidseq.data.video_io.check_truncation`); `on_truncated="keep"` samples
+    what decodes instead, with a warning. Frames are sampled evenly in decoding order, also
+    in variable-frame-rate footage (docs/robustness.md says why). `perturb` (a `vidseq.data.perturb.Perturbation`) degrades the sampled frames
+    as decoded, before face detection and resizing: what a robustness evaluation scores.
 
     >>> frames, mask = read_frames("data/demo/real/real_000.mp4", 16, size=(224, 224))  # doctest: +SKIP
     >>> frames.shape, mask.all()  # doctest: +SKIP
     ((16, 224, 224, 3), True)
     """
     frames, mask, _ = read_frames_and_face(path, num_frames, size, strategy, seed, face_crop, crop, stride, cache_dir,
-                                           track=track, on_truncated=on_truncated)
+                                           track=track, on_truncated=on_truncated, perturb=perturb)
     return frames, mask
 
 
 def read_frames_and_face(
     path, num_frames, size=None, strategy="uniform", seed=None, face_crop=False, crop=None, stride=2, cache_dir=None,
-    *, track: int = 0, on_truncated: str = "raise",
+    *, track: int = 0, on_truncated: str = "raise", perturb: Perturbation | None = None,
 ) -> tuple[np.ndarray, np.ndarray, bool | None]:
     """`read_frames`, plus whether a face was found (None when `face_crop` is off)."""
-    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride, track, on_truncated)
+    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride, track, on_truncated,
+                                             perturb)
     if crop not in (None, "center"):
         raise ValueError(f"Received: crop={crop!r}. Expected None or 'center'.")
     if crop and face:
@@ -134,16 +139,15 @@ def read_frames_and_face(
             raise ValueError(f"Received: size={size!r}. Expected (height, width) positive ints.")
         size = (int(size[0]), int(size[1]))
     resize = (lambda f, k: resize_frame(f, size, crop)) if size else None
-    boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track, on_truncated)
-             if face else None)
+    boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track,
+                         read_variant(on_truncated, perturb)) if face else None)
     if face and boxes is None and face.no_face == "skip":
         raise NoFaceError(f"No face found in video (no_face='skip'): {str(path)!r}")
     if boxes is None:
         _, frames, n = sample(resize)
     else:
-        indices = np.asarray(boxes["indices"], np.int64)
-        frames, n = grab_frames(path, indices, lambda f, k: crop_face(f, boxes["boxes"][k], size, face.margin),
-                                rows=num_frames)
+        _, frames, n = sample(lambda f, k: crop_face(f, boxes["boxes"][k], size, face.margin),
+                              np.asarray(boxes["indices"], np.int64))
     if not n:
         raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
     return frames, np.arange(num_frames) < n, (boxes is not None) if face else None
@@ -161,17 +165,20 @@ def read_frames_and_boxes(
     *,
     track: int = 0,
     on_truncated: str = "raise",
+    perturb: Perturbation | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The sampled frames as a run sees them before cropping, shrunk to at most `max_side`
     pixels, with the tracked face box `(x, y, w, h)` in each (None without face_crop or face).
-    `track=k`: the k-th face track's boxes, as `read_frames(..., track=k)` crops them.
+    `track=k`: the k-th face track's boxes, as `read_frames(..., track=k)` crops them; `perturb`:
+    the degraded frames and the boxes found in them.
 
     For looking at data, e.g. `vidseq.runs.plots.plot_frames(*read_frames_and_boxes(path, 8))`.
     """
-    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride, track, on_truncated)
+    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride, track, on_truncated,
+                                             perturb)
     shrink, scales = _shrinker(max_side)
-    boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track, on_truncated)
-             if face else None)
+    boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track,
+                         read_variant(on_truncated, perturb)) if face else None)
     _, frames, n = sample(shrink)
     if not n:
         raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
@@ -191,30 +198,68 @@ def check_on_truncated(on_truncated: str) -> str:
     return on_truncated
 
 
-def _sample_and_grab(path, num_frames, strategy, seed, stride, transform,
-                     on_truncated: str = "raise") -> tuple[np.ndarray, np.ndarray | None, int]:
+def _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_truncated: str = "raise",
+                     perturb: Perturbation | None = None) -> tuple[np.ndarray, np.ndarray | None, int]:
     """Sampled indices, then `grab_frames`' `(frames, n)` padded to `num_frames` rows.
 
-    The container's frame count is trusted only if the video really has those frames.
+    Indices are positions in decoding order (`sample_indices`). A cut file (`check_truncation`:
+    fewer bytes than its container declares, else decoding stopping well before its declared
+    duration) raises, or with `on_truncated="keep"` warns and samples what decodes. `perturb`
+    degrades the frames before `transform` (`grab_degraded`). The
+    container's frame count is trusted only if the video really has those frames: a
+    variable-frame-rate WebM or Matroska file declares its duration times a nominal rate.
     """
-    cap = open_video(path)
-    total = frame_count_hint(cap)
-    cap.release()
+    total, declared, fps = declared_extent(path)  # opening it first: a missing or non-video file says so
+    says_size, cut = size_truncation(path)
+    if cut is not None:
+        _truncated(cut, on_truncated)
     if total:
         indices = sample_indices(total, num_frames, strategy, seed, stride)
-        frames, n = grab_frames(path, indices, transform, rows=num_frames)
+        frames, n = grab_degraded(path, indices, transform, num_frames, perturb)
         if n == len(indices):
             return indices, frames, n
     # The container's count was missing or too high: count what really decodes, then
     # sample again from that count (a second pass, only for such files).
-    decodable = count_frames(path)
-    if is_truncated(decodable, total):
-        error = TruncatedVideoError(path, decodable, total)
-        if on_truncated == "raise":
-            raise error
-        warnings.warn(f"{error} (kept: sampling what decodes)", stacklevel=2)
+    decodable, stopped = decode_extent(path)
+    if not says_size:
+        cut = time_truncation(path, stopped, declared, fps)
+        if cut is not None:
+            _truncated(cut, on_truncated)
     indices = sample_indices(decodable, num_frames, strategy, seed, stride)
-    return (indices, *grab_frames(path, indices, transform, rows=num_frames))
+    return (indices, *grab_degraded(path, indices, transform, num_frames, perturb))
+
+
+def grab_degraded(path, indices: np.ndarray, transform, rows: int, perturb: Perturbation | None = None
+                  ) -> tuple[np.ndarray | None, int]:
+    """`grab_frames`, the frames degraded by `perturb` before `transform`: all of them at once
+    (an H.264 re-encode takes them together), so they are held at full size for a moment."""
+    if perturb is None:
+        return grab_frames(path, indices, transform, rows=rows)
+    frames, n = grab_frames(path, indices, rows=len(indices))
+    if not n:
+        return None, 0
+    out = None
+    for k, frame in enumerate(perturb.apply(frames[:n], indices[:n], path)):
+        frame = transform(frame, k) if transform else frame
+        if out is None:
+            out = np.zeros((rows, *frame.shape), np.uint8)
+        out[k] = frame
+    return out, n
+
+
+def read_variant(on_truncated: str = "raise", perturb: Perturbation | None = None) -> dict:
+    """Cache-key settings of a read that are present only when not the default, so a default read
+    keeps its keys: a truncated file kept on request must never serve a read that refuses it,
+    nor perturbed frames (or what is made of them) a clean read."""
+    return {**({"truncated": "keep"} if on_truncated == "keep" else {}),
+            **({"perturb": perturb.key()} if perturb is not None else {})}
+
+
+def _truncated(error: TruncatedVideoError, on_truncated: str) -> None:
+    """Raise a cut file's error, or warn that what decodes is kept."""
+    if on_truncated == "raise":
+        raise error
+    warnings.warn(f"{error} (kept: sampling what decodes)", stacklevel=4)
 
 
 def _shrinker(max_side: int):
@@ -237,28 +282,35 @@ def count_face_tracks(
     face_crop: bool | FaceCrop = True,
     cache_dir: str | os.PathLike | None = None,
     stride: int = 2,
+    perturb: Perturbation | None = None,
 ) -> int:
     """How many face tracks `read_frames(..., track=k)` can read for these settings: 0 for a
     face-free video, at most `FaceCrop.max_faces`. Detects faces only when the boxes are not
     cached yet (reading the video's frames with the same `cache_dir` caches them)."""
-    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride)
+    num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride, perturb=perturb)
     if face is None:
         raise ValueError(f"Received: face_crop={face_crop!r}. Expected True or a FaceCrop: tracks are face tracks.")
-    return min(len(_face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample)["tracks"]),
-               face.max_faces)
+    return min(len(_face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample,
+                                read_variant(perturb=perturb))["tracks"]), face.max_faces)
 
 
-def _checked_read(path, num_frames, strategy, seed, face_crop, stride, track=0, on_truncated="raise"):
+def _checked_read(path, num_frames, strategy, seed, face_crop, stride, track=0, on_truncated="raise", perturb=None):
     """A read's settings checked before the file is touched: `(num_frames, FaceCrop or None,
-    sample)`, where `sample(transform)` grabs the sampled frames (`_sample_and_grab`)."""
+    sample)`, where `sample(transform)` grabs the sampled frames (`_sample_and_grab`) and
+    `sample(transform, indices)` those at `indices`, as `(indices, frames, n)`, degraded by `perturb`."""
     num_frames = check_num_frames(num_frames)
     sample_indices(0, num_frames, strategy, seed, stride)
     face = face_settings(face_crop)
     _check_track(track, face)
     check_on_truncated(on_truncated)
 
-    def sample(transform):
-        return _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_truncated)
+    if perturb is not None and not isinstance(perturb, Perturbation):
+        raise ValueError(f"Received: perturb={perturb!r}. Expected None or a vidseq.data.perturb.Perturbation.")
+
+    def sample(transform, indices=None):
+        if indices is None:
+            return _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_truncated, perturb)
+        return (indices, *grab_degraded(path, indices, transform, num_frames, perturb))
 
     return num_frames, face, sample
 
@@ -270,17 +322,14 @@ def _check_track(track: int, face: FaceCrop | None) -> None:
         check_int("track", track, 0, face.max_faces - 1)
 
 
-def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample,
-                 on_truncated: str = "raise") -> dict:
+def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample, variant: dict) -> dict:
     """`{"indices", "tracks"}`: the sampled frames and every face track's boxes there (main
     track first, none for a face-free video), in the video's pixels; cached."""
     detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence,
                      first_pass=face.first_pass)
     # The tracker's version too: boxes cached by an older tracker are tracked again.
-    # A truncated file's boxes, kept on request, must never serve a read that would refuse it.
-    kept = {"truncated": "keep"} if on_truncated == "keep" else {}
     key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, detection=detection,
-                    tracker=TRACKER_VERSION, **kept)
+                    tracker=TRACKER_VERSION, **variant)
     cache = DiskCache(cache_dir, "faces")
     cached = cache.load_json(key)
     if cached is None:
@@ -293,12 +342,12 @@ def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache
     return cached
 
 
-def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample, track=0,
-                on_truncated: str = "raise") -> dict | None:
+def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample, track: int,
+                variant: dict) -> dict | None:
     """`{"indices", "boxes"}` of face track `track` at the sampled frames, None without a face.
 
     Raises NoFaceError when the video has a face but not that many tracks."""
-    cached = _face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample, on_truncated)
+    cached = _face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample, variant)
     tracks = cached["tracks"]
     if track and track >= len(tracks):
         raise NoFaceError(f"Received: track={track} for a video with {len(tracks)} face track(s). "

@@ -21,6 +21,7 @@ import cv2  # noqa: E402
 
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # also when cv2 was imported before vidseq
 
+from vidseq.data.containers import declared_size
 from vidseq.utils.atomic import atomic_path
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -31,22 +32,26 @@ class VideoReadError(ValueError):
 
 
 class TruncatedVideoError(VideoReadError):
-    """A video whose decodable frames stop well short of what its container declares."""
+    """A video cut short: it holds fewer bytes than its container declares (`unit="bytes"`), or,
+    in a container that declares no size, decoding stops well before the duration it declares
+    (`unit="seconds"`). `have` and `declared` are in `unit`."""
 
-    def __init__(self, path: str | os.PathLike, decoded: int, declared: int):
-        self.path, self.decoded, self.declared = str(path), decoded, declared
-        super().__init__(f"Truncated video: {decoded} of the {declared} frames its container declares decode "
-                         f"({decoded / declared:.0%}): {str(path)!r}")
+    def __init__(self, path: str | os.PathLike, have: float, declared: float, unit: str, note: str = ""):
+        self.path, self.have, self.declared, self.unit = str(path), have, declared, unit
+        super().__init__(f"Truncated video: {self.extent}{note}: {str(path)!r}")
 
-
-def is_truncated(decoded: int, declared: int) -> bool:
-    """Whether `decoded` frames fall short of a container's `declared` count by more than its
-    usual slack (a frame or two, or 2%, off in files written by some encoders)."""
-    return declared > 0 and decoded < declared - max(2, declared // 50)
+    @property
+    def extent(self) -> str:
+        """How much of the file there is, in words: "the file holds 60% of the 68,948 bytes ..."."""
+        share = f"{self.have / self.declared:.0%}"
+        if self.unit == "bytes":
+            return f"the file holds {share} of the {self.declared:,} bytes its container declares"
+        return f"decoding stops at {self.have:.2f} s of the {self.declared:.2f} s its container declares ({share})"
 
 
 def open_video(path: str | os.PathLike) -> cv2.VideoCapture:
-    """Open `path` for decoding, or raise `VideoReadError` naming it."""
+    """Open `path` for decoding, or raise `VideoReadError` naming it (`TruncatedVideoError` for a
+    file cut before anything decodes, e.g. an MP4 cut before its index)."""
     path = Path(path)
     if not path.is_file():
         raise VideoReadError(f"Video not found: {str(path)!r}")
@@ -55,36 +60,93 @@ def open_video(path: str | os.PathLike) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
+        cut = size_truncation(path)[1]
+        if cut is not None:  # e.g. an MP4 cut before its index (written last): nothing decodes
+            raise TruncatedVideoError(path, cut.have, cut.declared, cut.unit, note=", and nothing of it decodes")
         raise VideoReadError(f"Cannot open video (not a video, or truncated): {str(path)!r}")
     return cap
 
 
 def frame_count_hint(cap: cv2.VideoCapture) -> int:
-    """The container's frame count: a hint only, it can be wrong or 0."""
+    """The container's frame count: a hint only, it can be wrong or 0 (containers that keep no
+    count, WebM and Matroska, declare their duration times a nominal rate)."""
     n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
     return int(n) if np.isfinite(n) and n > 0 else 0
 
 
-def check_truncation(path: str | os.PathLike) -> TruncatedVideoError | None:
-    """The error describing a truncated file (frames stopping short of its container's
-    count), or None for a whole one. Costs one decode pass (`count_frames`)."""
+def declared_extent(path: str | os.PathLike) -> tuple[int, float | None, float]:
+    """`(frame count hint, declared duration in seconds or None, nominal frame rate)` of a video.
+
+    The duration is the frame count over the frame rate: OpenCV derives that count from the
+    duration the container declares when it keeps no count (WebM, Matroska)."""
     cap = open_video(path)
-    declared = frame_count_hint(cap)
+    count, fps = frame_count_hint(cap), cap.get(cv2.CAP_PROP_FPS)
     cap.release()
-    decoded = count_frames(path)
-    return TruncatedVideoError(path, decoded, declared) if is_truncated(decoded, declared) else None
+    fps = float(fps) if np.isfinite(fps) and fps > 0 else 0.0
+    return count, count / fps if count and fps else None, fps
 
 
-def count_frames(path: str | os.PathLike) -> int:
-    """Count decodable frames by grabbing them all (exact, costs a decode pass)."""
+def size_truncation(path: str | os.PathLike) -> tuple[bool, TruncatedVideoError | None]:
+    """`(whether the container declares its size, the error when the file holds fewer bytes)`:
+    exact and free, no decoding (`vidseq.data.containers.declared_size`)."""
+    declared = declared_size(path)
+    if declared is None:
+        return False, None
+    size = Path(path).stat().st_size
+    return True, TruncatedVideoError(path, size, declared, "bytes") if size < declared else None
+
+
+def decode_extent(path: str | os.PathLike) -> tuple[int, float]:
+    """`(frames that decode, where decoding stops in seconds)`: the last decoded frame's timestamp
+    plus one frame (the median interval between frames). Costs one decode pass."""
     cap = open_video(path)
     try:
-        n = 0
+        stamps = []
         while cap.grab():
-            n += 1
-        return n
+            stamps.append(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000)
+        fps = cap.get(cv2.CAP_PROP_FPS)
     finally:
         cap.release()
+    if not stamps:
+        return 0, 0.0
+    steps = np.diff(stamps)
+    if not len(steps) or not (steps > 0).all():  # no usable timestamps: the nominal rate
+        period = 1 / fps if np.isfinite(fps) and fps > 0 else 0.0
+        return len(stamps), len(stamps) * period
+    return len(stamps), stamps[-1] + float(np.median(steps))
+
+
+def time_truncation(path: str | os.PathLike, stopped: float, declared: float | None, fps: float
+                    ) -> TruncatedVideoError | None:
+    """The error when decoding stops (`stopped` s) well before the `declared` end: by more than
+    two frames or 2% of it (the slack of encoders that round their durations)."""
+    if not declared:
+        return None
+    slack = max(2 / fps if fps > 0 else 0.0, 0.02 * declared)
+    return TruncatedVideoError(path, stopped, declared, "seconds") if stopped < declared - slack else None
+
+
+def check_truncation(path: str | os.PathLike) -> TruncatedVideoError | None:
+    """The error describing a cut file (a partial download), or None for a whole one.
+
+    Decided from where the file stops against where it says it ends, never from a frame count
+    (variable-frame-rate footage decodes fewer frames than its duration times its nominal
+    rate, and is whole): MP4/MOV, Matroska/WebM and AVI files declare their sizes, so a file
+    holding fewer bytes is cut (free: no decoding). A file that declares no size (a WebM
+    recorded live) is cut when its last decoded frame ends well before the duration its
+    container declares (one decode pass); one declaring neither cannot be told from a whole one.
+
+    >>> check_truncation("data/demo/real/real_000.mp4") is None  # doctest: +SKIP
+    True
+    """
+    says, cut = size_truncation(path)
+    if says:
+        return cut
+    _, declared, fps = declared_extent(path)
+    if declared is None:
+        return None
+    _, stopped = decode_extent(path)
+    return time_truncation(path, stopped, declared, fps)
 
 
 def grab_frames(

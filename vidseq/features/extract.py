@@ -25,8 +25,8 @@ from vidseq.utils.cache import DiskCache, cache_key
 from vidseq.utils.checks import check_int
 from vidseq.data.faces import FaceCrop, face_settings
 from vidseq.utils.progress import progress_bar
-from vidseq.data.sampling import (NoFaceError, check_num_frames, check_on_truncated, read_frames_and_face, sample_indices,
-                             sampling_seed)
+from vidseq.data.sampling import (NoFaceError, check_num_frames, check_on_truncated, read_frames_and_face, read_variant,
+                                  sample_indices, sampling_seed)
 from vidseq.data.video_io import VideoReadError
 
 ENGINES = ("local", "ray")
@@ -79,9 +79,10 @@ def embed_videos(
 
 def embed_with_skips(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error, strategy,
                      seed, workers, quiet=False, engine="local", ray_workers=None, ray_address=None, track=0,
-                     on_truncated="raise"):
+                     on_truncated="raise", perturb=None):
     """`embed_videos`, also returning `{path: error}` of skipped videos and the paths where no face was found.
-    `track`: which face track to crop (`vidseq.data.sampling.read_frames`); a video without it is skipped."""
+    `track`: which face track to crop (`vidseq.data.sampling.read_frames`); a video without it is skipped.
+    `perturb`: a `vidseq.data.perturb.Perturbation` degrading the sampled frames (cached apart)."""
     if engine not in ENGINES:
         raise ValueError(f"Received: engine={engine!r}. Expected one of {ENGINES}.")
     if on_error not in ("raise", "skip"):
@@ -97,7 +98,7 @@ def embed_with_skips(paths, num_frames, img_model_name, weights, cache_dir, face
         ray_engine.check_ray()
         ray_engine.check_address(ray_address)
     embedder = _Embedder(img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track,
-                         on_truncated)
+                         on_truncated, perturb)
     paths = [str(p) for p in paths]
     cache = embedder.cache
     features = np.zeros((len(paths), embedder.num_frames, embedder.spec.feature_dim), np.float32)
@@ -135,10 +136,10 @@ class _Embedder:
     """
 
     def __init__(self, img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track=0,
-                 on_truncated="raise"):
+                 on_truncated="raise", perturb=None):
         self.spec = backbones.get_spec(img_model_name)
         self.face = face_settings(face_crop)
-        self.track, self.on_truncated = track, check_on_truncated(on_truncated)
+        self.track, self.on_truncated, self.perturb = track, check_on_truncated(on_truncated), perturb
         self.num_frames = check_num_frames(num_frames)
         sample_indices(0, num_frames, strategy, seed)
         check_int("batch_size", batch_size, 1)
@@ -149,7 +150,7 @@ class _Embedder:
         self.settings = dict(num_frames=num_frames, strategy=strategy, seed=self.seed, size=self.spec.input_size,
                              face=self.face.crop_key() if self.face else None, backbone=self.spec.name,
                              weights=backbones.weights_identity(self.weights))
-        self.settings.update(_extra_keys(track, on_truncated))
+        self.settings.update(_extra_keys(track, on_truncated, perturb))
         self.model = None
 
     def key(self, path: str) -> str:
@@ -159,7 +160,7 @@ class _Embedder:
         """`(frames, valid, face found)`, or raises VideoReadError (NoFaceError: skip by face settings)."""
         return read_frames_and_face(path, self.num_frames, self.spec.input_size, self.strategy, self.seed,
                                          self.face, cache_dir=self.cache_dir, track=self.track,
-                                         on_truncated=self.on_truncated)
+                                         on_truncated=self.on_truncated, perturb=self.perturb)
 
     def embed(self, key: str, frames: np.ndarray, valid: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
         """Features and mask of one video's frames, saved under `key`."""
@@ -214,10 +215,10 @@ class _RayEmbedWorker:
                 "found": np.array(found, np.int8)}
 
 
-def _extra_keys(track: int, on_truncated: str) -> dict:
-    """Cache-key settings present only when not the default, so the main track's entries
-    keep their keys, and a truncated file kept on request never serves a read that refuses it."""
-    return {**({"track": track} if track else {}), **({"truncated": "keep"} if on_truncated == "keep" else {})}
+def _extra_keys(track: int, on_truncated: str, perturb=None) -> dict:
+    """Cache-key settings present only when not the default, so the main track's clean entries
+    keep their keys (`read_variant`: truncated files kept, perturbed frames)."""
+    return {**({"track": track} if track else {}), **read_variant(on_truncated, perturb)}
 
 
 def _read_videos(todo: list, read, workers: int, on_error: str, errors: dict, no_face: list, description: str,
@@ -288,14 +289,14 @@ def _run_backbone(model, spec, frames: np.ndarray, chunk: int) -> np.ndarray:
 
 
 def cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path, strategy: str, seed: int,
-                 quiet: bool = False, track: int = 0, on_truncated: str = "raise"):
-    """Write each video's sampled crops (of face track `track`) to the cache once:
-    `(files (None if skipped), errors, no_face)`."""
+                 quiet: bool = False, track: int = 0, on_truncated: str = "raise", perturb=None):
+    """Write each video's sampled crops (of face track `track`, degraded by `perturb`) to the
+    cache once: `(files (None if skipped), errors, no_face)`."""
     seed = sampling_seed(strategy, seed)
     cache = DiskCache(cache_dir, "crops")
     settings = dict(num_frames=num_frames, strategy=strategy, seed=seed, size=image_size,
                     face=face.crop_key() if face else None)
-    settings.update(_extra_keys(track, on_truncated))
+    settings.update(_extra_keys(track, on_truncated, perturb))
     files: list[Path | None] = [None] * len(paths)
     errors: dict[str, str] = {}
     no_face: list[str] = []
@@ -312,7 +313,7 @@ def cache_crops(paths, num_frames: int, image_size: int, face, cache_dir: Path, 
 
     def read(path: str):
         return read_frames_and_face(path, num_frames, (image_size, image_size), strategy, seed, face,
-                                    cache_dir=cache_dir, track=track, on_truncated=on_truncated)
+                                    cache_dir=cache_dir, track=track, on_truncated=on_truncated, perturb=perturb)
 
     for (i, _, key), frames, valid, found in _read_videos(todo, read, 2, "skip", errors, no_face, "Cropping frames",
                                                           quiet):

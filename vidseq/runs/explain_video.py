@@ -28,14 +28,15 @@ from vidseq.data.video_io import VideoReadError
 from vidseq.features import backbone_models, backbones
 from vidseq.features.extract import embed_with_skips
 from vidseq.runs import explain
-from vidseq.runs.folders import load_classifier, run_config, run_threshold
+from vidseq.runs.folders import load_classifier, run_config, run_threshold, scoring_config
 from vidseq.runs.scoring import score_tracks
 from vidseq.training.config import RunConfig
 
 
 def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
                   max_side: int = 320, model: keras.Model | None = None, heatmaps: bool = False,
-                  heatmap_frames: Sequence[int] | None = None, truncated: str | None = None) -> dict[str, Any]:
+                  heatmap_frames: Sequence[int] | None = None, truncated: str | None = None, *,
+                  max_faces: int | None = None, no_face: str | None = None) -> dict[str, Any]:
     """What a run sees and says about one video: P(fake), its label, the sampled frames and faces.
 
     Returns a dict: `score` (P(fake), as `predict_video` gives it), `threshold` (the run's,
@@ -43,8 +44,8 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     uint8 RGB `(n, H, W, 3)`, the frames the run samples, shrunk to at most `max_side`
     pixels; `boxes` `(n, 4)`, the tracked face `(x, y, w, h)` in those frames, None when the
     run does not crop faces or found none; `track`, which face track gave the score and the
-    boxes (0, the main face, unless the run's `max_faces` scores several: the highest
-    wins), None without face crops; `face_found` (None without face crops);
+    boxes (0, the main face, unless `max_faces` scores several: the highest wins), None
+    without face crops; `max_faces` and `no_face` (default: the run's) as in `predict_video`; `face_found` (None without face crops);
     `frame_scores` `(n,)`, P(fake) per frame for CoAtNet runs, None for sequence heads (one
     score per video); `frame_evidence` `(num_frames,)` float32, signed: how much each sampled
     frame moves the score, P(fake) with all frames minus P(fake) without that frame (through
@@ -64,11 +65,8 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     >>> result["label"], round(result["score"], 2), result["frames"].shape  # doctest: +SKIP
     ('FAKE', 0.93, (32, 240, 320, 3))
     """
-    config = run_config(run_dir)
+    config = scoring_config(run_dir, truncated=truncated, max_faces=max_faces, no_face=no_face, cache_dir=cache_dir)
     threshold = run_threshold(run_dir)  # a folder without metrics.json is no finished run: it says so
-    changes = {k: v for k, v in (("cache_dir", None if cache_dir is None else str(cache_dir)),
-                                 ("truncated", truncated)) if v is not None}
-    config = config.replace(**changes) if changes else config
     face, cache, data = config.data.face, config.cache_path, config.data
     seed = sampling_seed(data.strategy, config.seed)
     # Frames first: a bad file fails before any model loads, and the face boxes found here

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -149,6 +150,29 @@ def run_config(run_dir: str | os.PathLike) -> RunConfig:
     return RunConfig.from_json(read_config(run_dir))
 
 
+def scoring_config(run_dir: str | os.PathLike, *, truncated: str | None = None, max_faces: int | None = None,
+                   no_face: str | None = None, cache_dir: str | os.PathLike | None = None) -> RunConfig:
+    """A run's settings with the choices scoring may change without changing what its model
+    learnt (None keeps the run's own): `truncated`, `cache_dir`, and the face settings that
+    only choose which videos and face tracks are scored: `max_faces` (tracks per video, the highest
+    score counts) and `no_face` (a face-free video scored on full frames, or skipped).
+
+    >>> scoring_config("saved_models/<one-face run>", max_faces=3).data.face.max_faces  # doctest: +SKIP
+    3
+    """
+    config = run_config(run_dir)
+    changes = {k: v for k, v in (("truncated", truncated), ("cache_dir", cache_dir and str(cache_dir))) if v}
+    faces = {k: v for k, v in (("max_faces", max_faces), ("no_face", no_face)) if v is not None}
+    if faces:
+        face = config.data.face
+        if face is None:
+            given = ", ".join(f"{k}={v!r}" for k, v in faces.items())
+            raise ValueError(f"Received: {given} for a run without face crops ({str(run_dir)!r}). Expected none: "
+                             "it scores whole frames.")
+        changes["face_crop"] = dataclasses.replace(face, **faces)  # checked by FaceCrop
+    return config.replace(**changes) if changes else config
+
+
 def load_classifier(run_dir: str | os.PathLike):
     """The run's best model (`model.keras`), loaded with safe_mode."""
     file = Path(run_dir) / "model.keras"
@@ -179,4 +203,4 @@ def run_threshold(run_dir: str | os.PathLike) -> float:
 
 
 __all__ = ["LABELS", "save_run", "dataset_name", "file_safe", "new_run_dir", "read_config", "run_config",
-           "load_classifier", "run_threshold", "read_scores"]
+           "scoring_config", "load_classifier", "run_threshold", "read_scores"]

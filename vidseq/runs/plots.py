@@ -131,3 +131,34 @@ def plot_leaderboard(table: pd.DataFrame, metric: str = "val_auc", path: str | o
     for i, (value, end) in enumerate(zip(shown[metric], reach)):
         ax.text(end, i, f" {value:.3f}", va="center", fontsize=8)
     return save_figure(fig, path)
+
+
+def plot_robustness(table: pd.DataFrame, path: str | os.PathLike | None = None, title: str = ""):
+    """AUC against severity, one line per perturbation from the clean AUC (severity 0, also the
+    dashed reference line), each point labelled with its level; a `robustness_table`. Where the
+    table has `auc_low` and `auc_high` (an interval per level), they are drawn as error bars."""
+    fig = new_figure((7, 4.5))
+    ax = fig.subplots()
+    clean = table[table.perturbation == "clean"].iloc[0]
+    intervals = {"auc_low", "auc_high"} <= set(table.columns)
+    if clean.auc is not None and pd.notna(clean.auc):
+        ax.axhline(clean.auc, color="black", linestyle="--", linewidth=1, label=f"clean {clean.auc:.3f}")
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="chance")
+    for kind, rows in table[table.perturbation != "clean"].groupby("perturbation", sort=False):
+        rows = pd.concat([table[table.perturbation == "clean"], rows]).astype({"auc": float})
+        line, = ax.plot(rows.severity, rows.auc, "o-", label=kind)
+        if intervals:
+            low, high = rows.auc - rows.auc_low.astype(float), rows.auc_high.astype(float) - rows.auc
+            ax.errorbar(rows.severity, rows.auc, yerr=[low, high], fmt="none", ecolor=line.get_color(), capsize=3)
+        for _, row in rows.iloc[1:].iterrows():
+            ax.annotate(f"{row.level:g}", (row.severity, row.auc), textcoords="offset points", xytext=(4, 4),
+                        fontsize=7, color=line.get_color())
+    steps = int(table.severity.max()) if len(table) else 0
+    ax.set_xticks(range(steps + 1), ["clean", *map(str, range(1, steps + 1))])
+    ax.set_xlabel("severity (level of each perturbation, mildest first)")
+    ax.set_ylabel("AUC")
+    ax.set_ylim(min(0.4, float(np.nanmin(table.auc.astype(float))) - 0.05) if table.auc.notna().any() else 0.4, 1.05)
+    ax.legend(loc="lower left", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return save_figure(fig, path)

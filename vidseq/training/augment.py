@@ -1,101 +1,78 @@
-"""Training augmentations for face crops, as the source's CoAtNet DFDC training used them.
+"""Training augmentations for face crops: the seed CoAtNet project's albumentations pipeline.
 
-The source composed them with albumentations; this is the same pipeline in numpy/OpenCV,
-with albumentations' default ranges, so it runs in data-loading workers under any Keras
-backend and needs no extra dependency:
+The same transforms and probabilities as the source's DFDC training, from albumentations
+(`pip install "vidseq[augment]"`; the CoAtNet and fine-tuning paths need it when `augment`
+is on, the default):
 
     RandomRotate90 0.2, Transpose 0.2, HorizontalFlip 0.5, VerticalFlip 0.5, GaussNoise 0.2,
     ShiftScaleRotate 0.2, OneOf(CLAHE, Sharpen, Emboss, RandomBrightnessContrast) 0.2,
     HueSaturationValue 0.2.
 
+The source ran albumentations 1.x with its defaults; albumentations 2 changed two of them, so
+they are given here as 1.x had them: GaussNoise's variance 10-50 (in 0-255 units), and
+ShiftScaleRotate (now `Affine`, as albumentations 2 advises) reflecting the image at its
+borders. A batch's images are drawn from one seed (FrameDataset's `(seed, epoch, batch)`),
+so a run is reproducible whatever the number of loader threads.
+
     >>> import numpy as np
-    >>> from vidseq.training.augment import augment_face
-    >>> image = np.zeros((64, 64, 3), np.uint8)
-    >>> augment_face(image, np.random.default_rng(0)).shape
-    (64, 64, 3)
+    >>> from vidseq.training.augment import augment_faces
+    >>> images = np.zeros((2, 64, 64, 3), np.uint8)
+    >>> [image.shape for image in augment_faces(images, (0, 0, 0))]  # doctest: +SKIP
+    [(64, 64, 3), (64, 64, 3)]
 """
 
 from __future__ import annotations
 
-import cv2
+import importlib.util
+import os
+import threading
+from typing import Sequence
+
 import numpy as np
 
-
-def augment_face(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One random augmentation of a square RGB uint8 face crop (same shape and dtype)."""
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[0] != image.shape[1] or image.shape[2] != 3:
-        raise ValueError(f"Received: an image of shape {image.shape} and dtype {image.dtype}. "
-                         "Expected a square RGB uint8 image (S, S, 3).")
-    if rng.random() < 0.2:
-        image = np.rot90(image, int(rng.integers(4)))
-    if rng.random() < 0.2:
-        image = image.transpose(1, 0, 2)
-    if rng.random() < 0.5:
-        image = image[:, ::-1]
-    if rng.random() < 0.5:
-        image = image[::-1]
-    image = np.ascontiguousarray(image)
-    if rng.random() < 0.2:
-        sigma = np.sqrt(rng.uniform(10, 50))  # GaussNoise's var_limit, in 0-255 units
-        image = _to_uint8(image + rng.normal(0, sigma, image.shape))
-    if rng.random() < 0.2:
-        image = _shift_scale_rotate(image, rng)
-    if rng.random() < 0.2:
-        image = ONE_OF[rng.integers(len(ONE_OF))](image, rng)
-    if rng.random() < 0.2:
-        image = _hue_saturation_value(image, rng)
-    return image
+INSTALL = 'pip install "vidseq[augment]"'
+_LOCAL = threading.local()  # one pipeline per loader thread: reseeding a shared one would race
 
 
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+def check_augment_available(augment: bool, model: str) -> None:
+    """Raise before any work when `augment` is on and albumentations is missing."""
+    if augment and importlib.util.find_spec("albumentations") is None:
+        raise ValueError(f"Received: augment=True for {model} without albumentations installed. Expected it "
+                         f"({INSTALL}), or augment=False.")
 
 
-def _shift_scale_rotate(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    size = image.shape[0]
-    angle, scale = rng.uniform(-45, 45), 1 + rng.uniform(-0.1, 0.1)
-    matrix = cv2.getRotationMatrix2D((size / 2, size / 2), angle, scale)
-    matrix[:, 2] += rng.uniform(-0.0625, 0.0625, 2) * size
-    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+def face_pipeline():
+    """The source's albumentations `Compose` for face crops (albumentations imported here: it takes seconds)."""
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no version check over the network
+    import albumentations as A
+    import cv2
+
+    return A.Compose([
+        A.RandomRotate90(p=0.2),
+        A.Transpose(p=0.2),
+        A.HorizontalFlip(p=0.5),
+        A.VerticalFlip(p=0.5),
+        A.GaussNoise(std_range=(np.sqrt(10) / 255, np.sqrt(50) / 255), p=0.2),  # 1.x: var_limit=(10, 50)
+        A.Affine(translate_percent=(-0.0625, 0.0625), scale=(0.9, 1.1), rotate=(-45, 45),  # ShiftScaleRotate's
+                 border_mode=cv2.BORDER_REFLECT_101, p=0.2),
+        A.OneOf([A.CLAHE(), A.Sharpen(), A.Emboss(), A.RandomBrightnessContrast()], p=0.2),
+        A.HueSaturationValue(p=0.2),
+    ])
 
 
-def _clahe(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
-    lab[:, :, 0] = cv2.createCLAHE(clipLimit=rng.uniform(1, 4), tileGridSize=(8, 8)).apply(lab[:, :, 0])
-    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+def augment_faces(images: Sequence[np.ndarray], seed: Sequence[int] | int) -> list[np.ndarray]:
+    """Each square RGB uint8 face crop through `face_pipeline`, all drawn from `seed` (same
+    shapes and dtype out)."""
+    for image in images:
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[0] != image.shape[1] or image.shape[2] != 3:
+            raise ValueError(f"Received: an image of shape {image.shape} and dtype {image.dtype}. "
+                             "Expected a square RGB uint8 image (S, S, 3).")
+    if getattr(_LOCAL, "pipeline", None) is None:
+        check_augment_available(True, "face crops")
+        _LOCAL.pipeline = face_pipeline()
+    pipeline = _LOCAL.pipeline
+    pipeline.set_random_seed(int(np.random.default_rng(seed).integers(2**31)))
+    return [pipeline(image=np.ascontiguousarray(image))["image"] for image in images]
 
 
-def _sharpen(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    alpha, lightness = rng.uniform(0.2, 0.5), rng.uniform(0.5, 1.0)
-    effect = np.array([[-1, -1, -1], [-1, 8 + lightness, -1], [-1, -1, -1]], np.float32)
-    return _blend_kernel(image, alpha, effect)
-
-
-def _emboss(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    alpha, s = rng.uniform(0.2, 0.5), rng.uniform(0.2, 0.7)
-    effect = np.array([[-1 - s, -s, 0], [-s, 1, s], [0, s, 1 + s]], np.float32)
-    return _blend_kernel(image, alpha, effect)
-
-
-def _blend_kernel(image: np.ndarray, alpha: float, effect: np.ndarray) -> np.ndarray:
-    identity = np.zeros((3, 3), np.float32)
-    identity[1, 1] = 1
-    kernel = (1 - alpha) * identity + alpha * effect
-    return _to_uint8(cv2.filter2D(image.astype(np.float32), -1, kernel))
-
-
-def _brightness_contrast(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    contrast, brightness = 1 + rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2)
-    return _to_uint8(image.astype(np.float32) * contrast + brightness * 255)
-
-
-def _hue_saturation_value(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV).astype(np.int16)
-    hsv[:, :, 0] = (hsv[:, :, 0] + int(rng.integers(-20, 21))) % 180  # OpenCV's uint8 hue is 0-179
-    hsv[:, :, 1] = np.clip(hsv[:, :, 1] + int(rng.integers(-30, 31)), 0, 255)
-    hsv[:, :, 2] = np.clip(hsv[:, :, 2] + int(rng.integers(-20, 21)), 0, 255)
-    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
-
-
-ONE_OF = (_clahe, _sharpen, _emboss, _brightness_contrast)  # at most one of these per image
-PIXEL_OPS = (_shift_scale_rotate, *ONE_OF, _hue_saturation_value)  # every pixel-changing op augment_face draws from
+__all__ = ["augment_faces", "face_pipeline", "check_augment_available"]

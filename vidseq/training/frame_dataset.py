@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from vidseq.models.frame_scores import video_scores
-from vidseq.training.augment import augment_face
+from vidseq.training.augment import augment_faces
 from vidseq.training.distribution import pad_rows
 
 class FrameDataset(keras.utils.PyDataset):
@@ -26,7 +26,7 @@ class FrameDataset(keras.utils.PyDataset):
 
     `files[i]` is video i's crop file and `labels[i]` its label. With `shuffle`, frames are
     reshuffled across videos every epoch; with `augment`, each image goes through
-    `augment_face`. Both are seeded by `(seed, epoch, batch)`, so a run is reproducible
+    `augment_faces` (albumentations). Both are seeded by `(seed, epoch, batch)`, so a run is reproducible
     whatever the number of loader workers. `class_weight` weights each label's frames.
     `pad_to` pads the last batch with zero-weight copies to a multiple of that many rows
     (data-parallel training splits every batch evenly between devices).
@@ -56,11 +56,10 @@ class FrameDataset(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        rng = np.random.default_rng((self.seed, self.epoch, index))
-        images = []
-        for row in rows:
-            image = np.load(self.files[self.video_ids[row]], mmap_mode="r")[self.frame_ids[row]]
-            images.append(augment_face(np.asarray(image), rng) if self.augment else image)
+        images = [np.asarray(np.load(self.files[self.video_ids[row]], mmap_mode="r")[self.frame_ids[row]])
+                  for row in rows]
+        if self.augment:
+            images = augment_faces(images, (self.seed, self.epoch, index))
         labels = self.labels[self.video_ids[rows]]
         weights = np.array([self.class_weight[int(y)] for y in labels], np.float32)
         return pad_rows(self.pad_to, np.stack(images).astype(np.float32), labels.astype(np.float32), weights)

@@ -22,6 +22,7 @@ import numpy as np
 
 from vidseq.features.extract import cache_crops
 from vidseq.models.finetune import set_phase
+from vidseq.training.augment import check_augment_available
 from vidseq.training.callbacks import build_callbacks
 from vidseq.training.config import RunConfig
 from vidseq.training.distribution import check_distribution, distribution_scope
@@ -35,6 +36,7 @@ from vidseq.training.videos import RunVideos
 def fit(videos: RunVideos, config: RunConfig) -> Fitted:
     """Crop (cached), train on the training videos' frames, score validation and test videos."""
     family, train = config.family, config.train
+    check_augment_available(config.image.augment, config.img_model_name)  # before any cropping
     files, errors, no_face = cache_crops(videos.videos.path, config.num_frames, config.input_size[0], videos.face,
                                          videos.cache_dir, config.data.strategy, config.seed,
                                          quiet=not config.verbose, on_truncated=config.data.on_truncated)
@@ -97,12 +99,13 @@ def fit_phases(model: keras.Model, train, val, config: RunConfig, compile: Calla
     return history
 
 
-def score(config: RunConfig, paths: list[str], model: keras.Model, track: int = 0):
-    """`(P(fake) per video (NaN where skipped), {path: error}, per-frame scores per video)` for face track `track`."""
+def score(config: RunConfig, paths: list[str], model: keras.Model, track: int = 0, perturb=None):
+    """`(P(fake) per video (NaN where skipped), {path: error}, per-frame scores per video)` for face track
+    `track`, the sampled frames degraded by `perturb` when given."""
     data = config.data
     files, errors, _ = cache_crops(paths, config.num_frames, config.input_size[0], data.face, config.cache_path,
                                    data.strategy, config.seed, quiet=track > 0, track=track,
-                                   on_truncated=data.on_truncated)
+                                   on_truncated=data.on_truncated, perturb=perturb)
     scores = np.full(len(paths), np.nan)
     ok = np.flatnonzero([f is not None for f in files])
     frame_scores = [None] * len(paths)

@@ -76,13 +76,14 @@ def fit(videos: RunVideos, config: RunConfig) -> Fitted:
                   len(data["train"][1]), recorded)
 
 
-def score(config: RunConfig, paths: list[str], model: keras.Model, track: int = 0):
-    """`(P(fake) per video (NaN where skipped), {path: error}, None)` for face track `track`."""
+def score(config: RunConfig, paths: list[str], model: keras.Model, track: int = 0, perturb=None):
+    """`(P(fake) per video (NaN where skipped), {path: error}, None)` for face track `track`, the
+    sampled frames degraded by `perturb` (a `vidseq.data.perturb.Perturbation`) when given."""
     data = config.data
     features, mask, errors, _ = embed_with_skips(paths, config.num_frames, config.img_model_name, config.weights,
                                                  config.cache_path, data.face, config.embed_batch_size, "skip",
                                                  data.strategy, config.seed, 2, quiet=track > 0, track=track,
-                                                 on_truncated=data.on_truncated)
+                                                 on_truncated=data.on_truncated, perturb=perturb)
     scores = np.full(len(paths), np.nan)
     ok = mask.any(axis=1)
     if ok.any():
