@@ -193,8 +193,7 @@ class _Worker:
             while True:
                 done, self.busy = self._census()
                 free = [c for c in self.grid if c.run not in done and c.run not in self.busy]
-                self.progress.n = min(len(done), target)
-                self.progress.refresh()
+                self.progress.update(min(len(done), target) - self.progress.n)  # a tqdm bar or progress lines
                 if len(done) + len(self.busy) >= target or not free:
                     break
                 if repeats < REPEATS_BEFORE_RANDOM:
