@@ -15,8 +15,8 @@ from typing import NoReturn, Sequence
 
 from vidseq.features.backbones import BACKBONES
 from vidseq.features.backbone_models import ImageNetUnavailable
-from vidseq.cli.flags import (ParserWithDefaults, add_face_flags, add_option_flags, face_crop_from_flags,
-                              in_cli_terms, parse_weights)
+from vidseq.cli.flags import (FACE_FLAGS, ParserWithDefaults, add_face_detector_flag, add_face_flags,
+                              add_option_flags, face_crop_from_flags, face_flags_given, in_cli_terms, parse_weights)
 from vidseq.training.families import model_names
 from vidseq.training.train_config import CALLBACK_OPTIONS
 
@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"],
                    help="which videos of DATA_DIR, split as the run split its own data")
     p.add_argument("--compression", default=None, help="FaceForensics++/DFD quality folder (default: the run's)")
+    add_face_detector_flag(p, "crop faces with this detector instead of the run's own (results: eval_<name>-<detector>)")
 
     p = sub.add_parser("compare", help="leaderboard of saved runs")
     p.add_argument("--save-dir", default="saved_models")
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video")
     p.add_argument("--run", required=True, help="a run folder under saved_models/")
     p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+    add_face_detector_flag(p, "crop faces with this detector instead of the run's own")
 
     for command, p in sub.choices.items():
         p.add_argument("--verbose", action="store_true",
@@ -181,8 +183,7 @@ def cmd_extract(args) -> int:
 
 
 def cmd_train(args) -> int:
-    given = {k: v for k, v in vars(args).items()
-             if k not in ("command", "data_dir", "face_margin", "no_face", "max_faces", "like", "verbose")}
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "data_dir", "like", "verbose", *FACE_FLAGS)}
     like = _run_settings(_run_folder(args.like)) if args.like else {}
     options = {**like, **given}  # flags given on the command line win over the run's settings
     options.setdefault("num_frames", 64)
@@ -190,7 +191,7 @@ def cmd_train(args) -> int:
     for name in ("rnn_units", "dense_units"):
         if name in options:
             options[name] = tuple(options[name])
-    if "face_crop" in given or any(v is not None for v in (args.face_margin, args.no_face, args.max_faces)):
+    if "face_crop" in given or face_flags_given(args):
         options["face_crop"] = face_crop_from_flags(args)
     name = options["img_model_name"]
     if name.lower() not in (n.lower() for n in model_names()):
@@ -263,7 +264,7 @@ def cmd_evaluate(args) -> int:
     _discover(args.data_dir, args.compression)
     from vidseq.runs.scoring import evaluate
 
-    metrics = evaluate(args.run_dir, args.data_dir, args.split, args.compression)
+    metrics = evaluate(args.run_dir, args.data_dir, args.split, args.compression, args.face_detector)
     auc = "n/a" if metrics["auc"] is None else f"{metrics['auc']:.3f}"
     print(f"{metrics['videos']} videos ({metrics['real']} real, {metrics['fake']} fake), {len(metrics['skipped'])} "
           f"skipped: AUC {auc}, accuracy {metrics['accuracy']:.3f}, log loss {metrics['log_loss']:.4f}")
@@ -290,7 +291,8 @@ def cmd_predict(args) -> int:
     from vidseq.data.video_io import check_truncation
 
     truncation = check_truncation(args.video)  # scored all the same, and said next to the score
-    score = predict_video(args.video, args.run, truncated="keep" if truncation else None)
+    score = predict_video(args.video, args.run, truncated="keep" if truncation else None,
+                          face_detector=args.face_detector)
     threshold = run_threshold(args.run)
     result = {"video": args.video, "p_fake": round(score, 4), "label": "FAKE" if score >= threshold else "REAL",
               "threshold": threshold, "run": str(Path(args.run)),

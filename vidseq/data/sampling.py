@@ -16,7 +16,8 @@ import numpy as np
 
 from vidseq.utils.cache import DiskCache, cache_key
 from vidseq.utils.checks import check_int
-from vidseq.data.faces import TRACKER_VERSION, FaceCrop, crop_face, detect_faces, face_settings, shrink_for_detection, track_faces
+from vidseq.data.faces import (TRACKER_VERSION, FaceCrop, check_frame_size, crop_face, detect_faces, face_settings,
+                               shrink_for_detection, track_faces)
 from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, count_frames, frame_count_hint, grab_frames,
                              is_truncated, open_video, resize_frame)
 
@@ -274,20 +275,21 @@ def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache
                  on_truncated: str = "raise") -> dict:
     """`{"indices", "tracks"}`: the sampled frames and every face track's boxes there (main
     track first, none for a face-free video), in the video's pixels; cached."""
-    detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence,
-                     first_pass=face.first_pass)
-    # The tracker's version too: boxes cached by an older tracker are tracked again.
-    # A truncated file's boxes, kept on request, must never serve a read that would refuse it.
+    # The detector's and the tracker's versions too: boxes cached by another detector, or by an
+    # older tracker, are detected or tracked again. A truncated file's boxes, kept on request,
+    # must never serve a read that would refuse it.
     kept = {"truncated": "keep"} if on_truncated == "keep" else {}
-    key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, detection=detection,
-                    tracker=TRACKER_VERSION, **kept)
+    key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride,
+                    detection=face.detection_key(), tracker=TRACKER_VERSION, **kept)
     cache = DiskCache(cache_dir, "faces")
     cached = cache.load_json(key)
     if cached is None:
         # Detection sees small frames (only those are held); boxes go back to the video's pixels.
         shrink, scales = _shrinker(face.detect_size)
         indices, small, n = sample(shrink)
-        tracks = track_faces(detect_faces(small[:n], face), small.shape[1:3]) if n else []
+        if n:
+            check_frame_size(small.shape[1:3], path)
+        tracks = track_faces(detect_faces(small[:n], face), small.shape[1:3], detector=face.detector) if n else []
         cached = {"indices": indices.tolist(), "tracks": [(track / scales[-1]).tolist() for track in tracks]}
         cache.save_json(key, cached)
     return cached

@@ -36,11 +36,14 @@ from vidseq.utils.atomic import write_json, write_text
 from vidseq.utils.cache import content_fingerprint
 
 
-def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: str | None = None) -> float:
+def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: str | None = None,
+                  face_detector: str | None = None) -> float:
     """P(fake) for one video, with the run's own backbone, weights, frame sampling and face crops.
 
     A truncated file (`util.check_truncation`) raises `TruncatedVideoError` unless the run
     kept such files or `truncated="keep"` asks to score the frames that decode.
+    `face_detector` ("yunet" or "mtcnn") crops faces with that detector instead of the
+    run's own (a run saved before YuNet became the default used MTCNN, and still does).
 
     >>> predict_video("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
     0.93
@@ -48,6 +51,7 @@ def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated
     config = run_config(run_dir)
     if truncated is not None:
         config = config.replace(truncated=truncated)
+    config = config.with_face_detector(face_detector)
     scores, errors, _, _ = score_tracks(run_dir, config, [str(path)])
     if errors:
         raise VideoReadError(errors[str(path)])
@@ -55,7 +59,7 @@ def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated
 
 
 def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str = "test",
-             compression: str | None = None) -> dict:
+             compression: str | None = None, face_detector: str | None = None) -> dict:
     """Metrics of a saved run on another dataset (or its own), saved as `eval_<name>.json` in the run
     (the returned dict's `written` says where).
 
@@ -63,7 +67,8 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     official splits kept, so Celeb-DF's `split="test"` is its official test list), and
     `split` of them ("train", "val", "test" or "all") are scored. `<name>` is the dataset
     folder's name, with `-<split>` unless the split is "test". Unreadable videos are
-    skipped and listed. `compare_saved_models` shows `eval_<name>_auc` and `_eer`. Videos whose
+    skipped and listed. `face_detector` crops faces with that detector instead of the run's
+    own (`<name>` then ends in `-<detector>`). `compare_saved_models` shows `eval_<name>_auc` and `_eer`. Videos whose
     content is one of the run's training or validation videos (a copy, a regenerated demo)
     are warned about and listed under `seen_in_training`.
 
@@ -76,6 +81,8 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
         raise ValueError(f"Received: split={split!r}. Expected one of {[*SPLITS, 'all']}.")
     if compression:
         config = config.replace(compression=compression)
+    own = config.data.face.detector if config.data.face else None
+    config = config.with_face_detector(face_detector)
     if split == "all":
         videos = discover_videos(data_dir, config.data.compression)
     else:
@@ -92,6 +99,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     ok = ~np.isnan(scores)
     labels = videos.label.to_numpy()
     name = file_safe(Path(data_dir).resolve().name) + ("" if split == "test" else f"-{split}")
+    name += f"-{face_detector}" if face_detector not in (None, own) else ""  # the run's own figures kept
     metrics = dict(binary_metrics(labels[ok], scores[ok]), data_dir=str(Path(data_dir).resolve()), split=split,
                    dataset="+".join(sorted(videos.dataset.unique())), created=time.strftime("%Y-%m-%dT%H:%M:%S"),
                    skipped=[{"path": p, "error": e} for p, e in errors.items()], seen_in_training=seen)

@@ -137,6 +137,16 @@ class RunConfig:
         return type(self)._from_flat(self.num_frames, self.img_model_name, self.family,
                                      {**self.options(), **changes})
 
+    def with_face_detector(self, detector: str | None) -> RunConfig:
+        """This config with face crops by `detector` ("yunet" or "mtcnn"; None: unchanged), to
+        score a run with another detector than its own (`FaceCrop.with_detector`)."""
+        if detector is None:
+            return self
+        if self.data.face is None:
+            raise ValueError(f"Received: face_detector={detector!r} for a run without face crops. Expected "
+                             "face_detector=None: the run embeds whole frames.")
+        return self.replace(face_crop=self.data.face.with_detector(detector))
+
     def to_json(self) -> dict:
         """The options config.json records: settings only (no callback objects, no paths of this
         machine's caches), under the same keys as `train_test_classifier`'s options."""
@@ -176,7 +186,7 @@ class RunConfig:
         valid = family_options(family)
         options = {k: v for k, v in config.items() if k in valid and k not in ("early_stopping", "reduce_lr")}
         if config.get("face_crop"):
-            options["face_crop"] = FaceCrop(**config["face_crop"])
+            options["face_crop"] = FaceCrop.from_key(config["face_crop"])  # saved before detectors: MTCNN
         options.setdefault("split_by", "group")  # runs saved before split_by kept only groups apart
         weights = options.get("weights")
         if family.frame_classifier and isinstance(weights, str) and os.sep in weights and not Path(weights).exists():
