@@ -36,8 +36,11 @@ class Detector:
     """One face detector and the confidence levels of its own score scale.
 
     `detect(frames, min_face_size, min_confidence)`: per RGB frame a `(k, 5)` array of
-    `x, y, w, h, confidence` in that frame's pixels. `version` is part of every face cache
-    key. `min_confidence` is `FaceCrop.min_confidence`'s default; `sure`, `persistent`,
+    `x, y, w, h, confidence` in that frame's pixels, faces at least `min_face_size` pixels
+    (None: any size). With `pyramid`, `FaceCrop.min_face_size` is given to the detector at
+    each pass, where its image pyramid starts (MTCNN, as vidseq always did); without, it is
+    the smallest face at `detect_size`, the same at every pass (`faces.detect_at_size`).
+    `version` is part of every face cache key. `min_confidence` is `FaceCrop.min_confidence`'s default; `sure`, `persistent`,
     `strict`: the tracker's levels (a face that settles a frame in the first pass, and
     that a recurring track, a track in half the frames, a single detection must reach).
     `check()` raises `FaceModelError` when the detector cannot run (cheap: before any work).
@@ -50,6 +53,7 @@ class Detector:
     sure: float
     persistent: float
     strict: float
+    pyramid: bool = False
     max_min_face_size: int = 1024  # the largest `FaceCrop.min_face_size` it accepts
     check: Callable[[], object] = lambda: None
 
@@ -125,7 +129,7 @@ def yunet_detector(min_confidence: float):
     return detector
 
 
-def detect_yunet(frames: Sequence[np.ndarray], min_face_size: int, min_confidence: float) -> list[np.ndarray]:
+def detect_yunet(frames: Sequence[np.ndarray], min_face_size: float | None, min_confidence: float) -> list[np.ndarray]:
     """YuNet's faces in each frame at or above `min_confidence`, at least `min_face_size` wide.
 
     Frames go one by one (OpenCV's network runs on every core, and releases the GIL: the
@@ -137,7 +141,7 @@ def detect_yunet(frames: Sequence[np.ndarray], min_face_size: int, min_confidenc
             detector.setInputSize((size[1], size[0]))
         _, faces = detector.detect(np.ascontiguousarray(frame[..., ::-1]))  # YuNet reads BGR
         faces = np.zeros((0, 15), np.float32) if faces is None else faces
-        faces = faces[faces[:, 2] >= min_face_size]
+        faces = faces[faces[:, 2] >= (min_face_size or 0)]
         results.append(faces[:, [0, 1, 2, 3, 14]].astype(float))  # x, y, w, h, score (landmarks between)
     return results
 
@@ -148,7 +152,7 @@ DETECTORS = {
     "yunet": Detector("yunet", "yunet-2023mar", detect_yunet, min_confidence=0.7, sure=0.85, persistent=0.75,
                       strict=0.9, check=yunet_model),
     "mtcnn": Detector("mtcnn", "mtcnn-1", detect_mtcnn, min_confidence=0.9, sure=0.98, persistent=0.95,
-                      strict=0.995, max_min_face_size=24),  # mtcnn 1.0 crashes above about 24
+                      strict=0.995, pyramid=True, max_min_face_size=24),  # mtcnn 1.0 crashes above about 24
 }
 DEFAULT_DETECTOR = "yunet"
 

@@ -56,7 +56,7 @@ class FaceCrop:
     margin: float = 1.3  # FF++ and DeepfakeBench enlarge the box 1.3x
     detect_size: int = 640  # longest side of the frames the detector sees
     first_pass: int | None = 320  # a cheaper first search at this size; None: detect_size only
-    min_face_size: int = 20  # in detection pixels
+    min_face_size: int = 20  # smallest face found, in pixels at detect_size (MTCNN: at each pass)
     min_confidence: float | None = None  # None: the detector's own (DETECTORS[detector].min_confidence)
     no_face: str = "full_frame"  # or "skip" the video
     max_faces: int = 1  # face tracks per video that are read and scored (tracks 0 .. max_faces - 1)
@@ -167,7 +167,9 @@ def detect_faces(frames: Sequence[np.ndarray], settings: FaceCrop = FaceCrop()) 
         return detect_at_size(frames, settings, settings.detect_size)
     found = detect_at_size(frames, settings, settings.first_pass)
     sure = settings.face_detector.sure
-    again = [t for t, faces in enumerate(found) if not (faces[:, 4] >= sure).any()]
+    # Searched again: frames without a sure face that the first pass saw shrunk.
+    again = [t for t, faces in enumerate(found)
+             if not (faces[:, 4] >= sure).any() and max(frames[t].shape[:2]) > settings.first_pass]
     for t, faces in zip(again, detect_at_size([frames[t] for t in again], settings, settings.detect_size)):
         found[t] = faces
     return found
@@ -178,9 +180,15 @@ def detect_at_size(frames: Sequence[np.ndarray], settings: FaceCrop, detect_size
     shrunk to `detect_size`, boxes in the given frames' pixels (`detect_faces` makes one or two passes)."""
     if not len(frames):
         return []
+    detector = settings.face_detector
     small, scales = zip(*(shrink_for_detection(f, detect_size) for f in frames))
-    found = settings.face_detector.detect(small, settings.min_face_size, settings.min_confidence)
-    return [faces * np.array([1 / scale] * 4 + [1.0]) for faces, scale in zip(found, scales)]
+    found = detector.detect(small, settings.min_face_size if detector.pyramid else None, settings.min_confidence)
+    found = [faces * np.array([1 / scale] * 4 + [1.0]) for faces, scale in zip(found, scales)]
+    if detector.pyramid:
+        return found
+    # The smallest face is min_face_size pixels at detect_size, whichever pass found it.
+    return [faces[faces[:, 2] * detection_size(frame.shape[:2], settings.detect_size)[1] >= settings.min_face_size]
+            for faces, frame in zip(found, frames)]
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
