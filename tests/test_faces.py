@@ -439,3 +439,20 @@ def test_first_pass_settles_sure_faces_and_searches_the_rest_again(monkeypatch, 
     sizes.clear()
     one_pass = faces.detect_faces([face, empty], FaceCrop(detector=detector, first_pass=None))
     assert sizes == [(640, 2)] and iou(one_pass[0][0, :4], found[0][0, :4]) > 0.8
+
+
+def test_a_detecting_read_decodes_once_and_crops_as_a_cached_read(face_video, tmp_path, monkeypatch):
+    """Cold, the frames decoded for detection are cropped (one pass); warm, the video is decoded for
+    the crops alone; the crops are identical. Past `HOLD_BYTES`, cold reads decode twice."""
+    passes = []
+    grab = sampling.grab_frames
+    monkeypatch.setattr(sampling, "grab_frames", lambda *a, **k: passes.append(1) or grab(*a, **k))
+    cold = util.read_frames_and_face(face_video, 6, face_crop=True, cache_dir=tmp_path / "a")
+    assert len(passes) == 1
+    warm = util.read_frames_and_face(face_video, 6, face_crop=True, cache_dir=tmp_path / "a")
+    assert len(passes) == 2 and cold[2] is warm[2] is True
+    np.testing.assert_array_equal(cold[0], warm[0])
+    monkeypatch.setattr(sampling, "HOLD_BYTES", 0)
+    again = util.read_frames_and_face(face_video, 6, face_crop=True, cache_dir=tmp_path / "b")
+    assert len(passes) == 4
+    np.testing.assert_array_equal(cold[0], again[0])
