@@ -137,6 +137,14 @@ def test_settings_by_detector_and_saved_runs():
     assert FaceCrop(min_confidence=0.8).with_detector("mtcnn").min_confidence == 0.8  # ... unless set by hand
 
 
+def test_docstring_examples_run():
+    import doctest
+
+    for module in (faces, face_detectors):
+        failures, tried = doctest.testmod(module)
+        assert tried > 0 and failures == 0, module.__name__
+
+
 @pytest.fixture
 def model_file(tmp_path, monkeypatch):
     """Point YuNet at a copy of its model in tmp_path (to damage), forgetting the checked bytes."""

@@ -109,7 +109,7 @@ def add_face_detector_flag(p: argparse.ArgumentParser, help: str) -> None:
 
 def add_face_flags(p: argparse.ArgumentParser) -> None:
     """--face-detector, --face-margin, --no-face, --max-faces: the `FaceCrop` settings that --face-crop uses."""
-    add_face_detector_flag(p, f"face detector (default {DEFAULT_DETECTOR}; mtcnn: about 9x slower, the detector of "
+    add_face_detector_flag(p, f"face detector (default {DEFAULT_DETECTOR}; mtcnn: about 6x slower, the detector of "
                               "runs saved before yunet)")
     p.add_argument("--face-margin", type=float, default=None, help="face crop side / face box side (default 1.3)")
     p.add_argument("--no-face", default=None, choices=["full_frame", "skip"],

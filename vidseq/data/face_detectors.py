@@ -3,8 +3,8 @@
 YuNet (Wu, Peng, Yu: "YuNet: A Tiny Millisecond-level Face Detector", 2023) runs in
 OpenCV's `cv2.FaceDetectorYN`; its model file (YuNet-s, 232,589 bytes, Apache-2.0) ships in
 the package, `vidseq/data/yunet/`, and is checked against its sha256 before first use.
-MTCNN (the `mtcnn` package, on TensorFlow) is about 9x slower per frame; runs saved before
-detectors were a setting used it. Each detector's scores have their own scale (YuNet calls
+MTCNN (the `mtcnn` package, on TensorFlow) is about 6x slower per frame (bench/bench_faces.py);
+runs saved before detectors were a setting used it. Each detector's scores have their own scale (YuNet calls
 a clear face 0.90-0.95, MTCNN 0.99-1.0), so each carries the confidence levels that the
 face tracker's rules use (`vidseq.data.faces.track_faces`), calibrated on the same clips.
 
@@ -40,15 +40,16 @@ class Detector:
     (None: any size). With `pyramid`, `FaceCrop.min_face_size` is given to the detector at
     each pass, where its image pyramid starts (MTCNN, as vidseq always did); without, it is
     the smallest face at `detect_size`, the same at every pass (`faces.detect_at_size`).
-    `version` is part of every face cache key. `min_confidence` is `FaceCrop.min_confidence`'s default; `sure`, `persistent`,
-    `strict`: the tracker's levels (a face that settles a frame in the first pass, and
-    that a recurring track, a track in half the frames, a single detection must reach).
+    `version` is part of every face cache key. `min_confidence` is `FaceCrop.min_confidence`'s
+    default; `sure`, `persistent`, `strict`: the tracker's levels (a face that settles a
+    frame in the first pass, and that a recurring track, a track in half the frames, a
+    single detection must reach; docs/faces.md says how YuNet's were chosen).
     `check()` raises `FaceModelError` when the detector cannot run (cheap: before any work).
     """
 
     name: str
     version: str
-    detect: Callable[[Sequence[np.ndarray], int, float], list[np.ndarray]]
+    detect: Callable[[Sequence[np.ndarray], int | None, float], list[np.ndarray]]
     min_confidence: float
     sure: float
     persistent: float
