@@ -118,13 +118,15 @@ def yunet_detector(min_confidence: float):
     detector = getattr(_YUNET_LOCAL, "detector", None)
     if detector is None:
         model = yunet_model()
-        # OpenCV warns that its new graph engine ignores the (default) target: not the user's concern.
-        level = cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        try:
-            detector = cv2.FaceDetectorYN.create("onnx", model, np.zeros(0, np.uint8), (320, 320), min_confidence,
-                                                 YUNET_NMS)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
+        # OpenCV warns that its new graph engine ignores the (default) target: not the user's
+        # concern. The log level is global: threads change it one at a time.
+        with _YUNET_LOCK:
+            level = cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+            try:
+                detector = cv2.FaceDetectorYN.create("onnx", model, np.zeros(0, np.uint8), (320, 320),
+                                                     min_confidence, YUNET_NMS)
+            finally:
+                cv2.utils.logging.setLogLevel(level)
         _YUNET_LOCAL.detector = detector
     detector.setScoreThreshold(min_confidence)
     return detector
