@@ -166,6 +166,29 @@ def test_max_faces_flag(dataset, capsys):
     assert "--max-faces 0" in capsys.readouterr().err  # the library's max_faces=0, said as its flag
 
 
+def test_face_detector_flag(dataset, capsys, tmp_path, monkeypatch):
+    parse = cli.build_parser().parse_args
+    assert cli.face_crop_from_flags(parse(["train", str(dataset), "--face-crop"])).detector == "yunet"
+    args = parse(["extract", str(dataset), "--face-crop", "--face-detector", "mtcnn"])
+    assert cli.face_crop_from_flags(args).detector == "mtcnn" and parse(["predict", "v.mp4", "--run", "r",
+                                                                         "--face-detector", "yunet"]).face_detector
+    with pytest.raises(SystemExit):
+        parse(["train", str(dataset), "--face-crop", "--face-detector", "dlib"])
+    assert "invalid choice: 'dlib' (choose from 'yunet', 'mtcnn')" in capsys.readouterr().err
+    assert cli.main(["extract", str(dataset), "--weights", "random", "--face-detector", "mtcnn"]) == 2
+    assert "--face-crop" in capsys.readouterr().err
+    from vidseq.data import face_detectors  # a damaged install: one line, before any video is read
+
+    damaged = tmp_path / "yunet.onnx"
+    damaged.write_bytes(b"not a model")
+    monkeypatch.setattr(face_detectors, "YUNET_FILE", damaged)
+    monkeypatch.setattr(face_detectors, "_YUNET_BYTES", None)
+    assert cli.main(["extract", str(dataset), "--weights", "random", "--face-crop", "--cache-dir",
+                     str(tmp_path / "cache")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "yunet.onnx' with sha256" in error and not (tmp_path / "cache").exists()
+
+
 def test_every_training_option_has_a_flag():
     """What train_test_classifier takes, `vidseq train` can set (callbacks are Python objects)."""
     from vidseq.training.config import family_options

@@ -15,8 +15,8 @@ from typing import NoReturn, Sequence
 
 from vidseq.features.backbones import BACKBONES
 from vidseq.features.backbone_models import ImageNetUnavailable
-from vidseq.cli.flags import (ParserWithDefaults, add_face_flags, add_option_flags, add_scoring_face_flags,
-                              face_crop_from_flags, in_cli_terms, parse_pruner, parse_weights)
+from vidseq.cli.flags import (FACE_FLAGS, ParserWithDefaults, add_face_flags, add_option_flags, add_scoring_face_flags,
+                              face_crop_from_flags, face_flags_given, in_cli_terms, parse_pruner, parse_weights)
 from vidseq.runs.study import PRUNERS, SAMPLERS, check_search_settings
 from vidseq.training.families import model_names
 from vidseq.training.train_config import CALLBACK_OPTIONS
@@ -206,8 +206,7 @@ def cmd_extract(args) -> int:
 
 
 def cmd_train(args) -> int:
-    given = {k: v for k, v in vars(args).items()
-             if k not in ("command", "data_dir", "face_margin", "no_face", "max_faces", "like", "verbose")}
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "data_dir", "like", "verbose", *FACE_FLAGS)}
     like = _run_settings(_run_folder(args.like)) if args.like else {}
     options = {**like, **given}  # flags given on the command line win over the run's settings
     options.setdefault("num_frames", 64)
@@ -215,7 +214,7 @@ def cmd_train(args) -> int:
     for name in ("rnn_units", "dense_units"):
         if name in options:
             options[name] = tuple(options[name])
-    if "face_crop" in given or any(v is not None for v in (args.face_margin, args.no_face, args.max_faces)):
+    if "face_crop" in given or face_flags_given(args):
         options["face_crop"] = face_crop_from_flags(args)
     name = options["img_model_name"]
     if name.lower() not in (n.lower() for n in model_names()):
@@ -296,12 +295,13 @@ def cmd_evaluate(args) -> int:
     from vidseq.runs.folders import scoring_config
 
     parse_perturbations(args.perturb, args.perturb_seed)
-    scoring_config(args.run_dir, max_faces=args.max_faces, no_face=args.no_face)
+    scoring_config(args.run_dir, max_faces=args.max_faces, no_face=args.no_face, face_detector=args.face_detector)
     _discover(args.data_dir, args.compression)
     from vidseq.runs.scoring import evaluate
 
     metrics = evaluate(args.run_dir, args.data_dir, args.split, args.compression, max_faces=args.max_faces,
-                       no_face=args.no_face, perturb=args.perturb, perturb_seed=args.perturb_seed)
+                       no_face=args.no_face, face_detector=args.face_detector, perturb=args.perturb,
+                       perturb_seed=args.perturb_seed)
     auc = "n/a" if metrics["auc"] is None else f"{metrics['auc']:.3f}"
     print(f"{metrics['videos']} videos ({metrics['real']} real, {metrics['fake']} fake), {len(metrics['skipped'])} "
           f"skipped: AUC {auc}, accuracy {metrics['accuracy']:.3f}, log loss {metrics['log_loss']:.4f}")
@@ -343,13 +343,14 @@ def cmd_predict(args) -> int:
         raise ValueError(f"Received: {args.video!r}, which is not a file. Expected a video file.")
     from vidseq.runs.folders import run_threshold, scoring_config
 
-    scoring_config(args.run, max_faces=args.max_faces, no_face=args.no_face)  # checked before TensorFlow loads
+    scoring_config(args.run, max_faces=args.max_faces, no_face=args.no_face,
+                   face_detector=args.face_detector)  # checked before TensorFlow loads
     from vidseq.runs.scoring import score_video
     from vidseq.data.video_io import check_truncation
 
     truncation = check_truncation(args.video)  # scored all the same, and said next to the score
     scored = score_video(args.video, args.run, truncated="keep" if truncation else None, max_faces=args.max_faces,
-                         no_face=args.no_face)
+                         no_face=args.no_face, face_detector=args.face_detector)
     score, threshold = scored["score"], run_threshold(args.run)
     result = {"video": args.video, "p_fake": round(score, 4), "label": "FAKE" if score >= threshold else "REAL",
               "threshold": threshold, "run": str(Path(args.run)), "track": scored["track"],

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from vidseq.training.config import family_options, option_fields
 from vidseq.training.families import FAMILIES
+from vidseq.data.face_detectors import DEFAULT_DETECTOR, DETECTORS
 from vidseq.data.faces import FaceCrop
 
 
@@ -103,8 +104,18 @@ def add_option_flags(p: argparse.ArgumentParser, names: Sequence[str] | None = N
         groups[group].add_argument(*flags, **settings)
 
 
+# The `FaceCrop` fields that --face-crop's companion flags set, by flag destination.
+FACE_FLAGS = {"face_detector": "detector", "face_margin": "margin", "no_face": "no_face", "max_faces": "max_faces"}
+
+
+def add_face_detector_flag(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--face-detector", default=None, choices=list(DETECTORS), help=help)
+
+
 def add_face_flags(p: argparse.ArgumentParser) -> None:
-    """--face-margin, --no-face, --max-faces: the `FaceCrop` settings that --face-crop uses."""
+    """--face-detector, --face-margin, --no-face, --max-faces: the `FaceCrop` settings that --face-crop uses."""
+    add_face_detector_flag(p, f"face detector (default {DEFAULT_DETECTOR}; mtcnn: about 6x slower, the detector of "
+                              "runs saved before yunet)")
     p.add_argument("--face-margin", type=float, default=None, help="face crop side / face box side (default 1.3)")
     p.add_argument("--no-face", default=None, choices=["full_frame", "skip"],
                    help="for a video without any face: use full frames (default), or skip it")
@@ -113,11 +124,18 @@ def add_face_flags(p: argparse.ArgumentParser) -> None:
 
 
 def add_scoring_face_flags(p: argparse.ArgumentParser) -> None:
-    """--max-faces and --no-face of a saved run's scoring: which faces it scores, its model unchanged."""
+    """--max-faces, --no-face and --face-detector of a saved run's scoring: which faces it scores,
+    its model unchanged."""
     p.add_argument("--max-faces", type=int, default=None,
                    help="face tracks scored per video, the highest score counts (default: the run's)")
     p.add_argument("--no-face", default=None, choices=["full_frame", "skip"],
                    help="a video without any face: score full frames, or skip it (default: the run's)")
+    add_face_detector_flag(p, "find faces with this detector instead of the run's own")
+
+
+def face_flags_given(args: argparse.Namespace) -> bool:
+    """Whether any of --face-crop's companion flags (`FACE_FLAGS`) was given."""
+    return any(getattr(args, dest) is not None for dest in FACE_FLAGS)
 
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -153,10 +171,9 @@ def in_cli_terms(message: str, parser: argparse.ArgumentParser) -> str:
 
 
 def face_crop_from_flags(args: argparse.Namespace):
-    """The `FaceCrop` (or False) that --face-crop, --face-margin, --no-face and --max-faces ask for."""
-    given = {k: v for k, v in (("margin", args.face_margin), ("no_face", args.no_face),
-                               ("max_faces", args.max_faces)) if v is not None}
+    """The `FaceCrop` (or False) that --face-crop and its companion flags (`FACE_FLAGS`) ask for."""
+    given = {field: getattr(args, dest) for dest, field in FACE_FLAGS.items() if getattr(args, dest) is not None}
     if given and not getattr(args, "face_crop", False):
-        raise ValueError("Received: --face-margin, --no-face or --max-faces without --face-crop. "
+        raise ValueError("Received: --face-detector, --face-margin, --no-face or --max-faces without --face-crop. "
                          "Expected --face-crop with them.")
     return FaceCrop(**given) if getattr(args, "face_crop", False) else False

@@ -22,7 +22,7 @@ class DataConfig:
     """Which videos go where, and which frames of them are read."""
 
     strategy: str = option("uniform", "which frames to sample", choices=STRATEGIES)
-    face_crop: bool | FaceCrop = option(False, "crop around each video's face with MTCNN")
+    face_crop: bool | FaceCrop = option(False, "crop around each video's face (found by YuNet; see --face-detector)")
     val_size: float = option(0.15, "share of the videos for validation (model selection)", type=float)
     test_size: float = option(0.15, "share of the videos for the test", type=float)
     split_by: str = option("identities", "identities: no person in two splits, fakes that straddle left out; "

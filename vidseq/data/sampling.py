@@ -16,14 +16,18 @@ import numpy as np
 
 from vidseq.utils.cache import DiskCache, cache_key
 from vidseq.utils.checks import check_int
+from vidseq.data.faces import (TRACKER_VERSION, FaceCrop, check_frame_size, crop_face, detect_faces, face_settings,
+                               shrink_for_detection, track_faces)
 from vidseq.data.perturb import Perturbation
-from vidseq.data.faces import TRACKER_VERSION, FaceCrop, crop_face, detect_faces, face_settings, shrink_for_detection, track_faces
 from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, declared_extent, decode_extent, grab_frames,
                                   resize_frame, size_truncation, time_truncation)
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
 ON_TRUNCATED = ("raise", "keep")
 MAX_FRAMES = 1024
+# A face read that detects keeps the sampled frames it decodes, up to this many bytes per video
+# (32 frames of 1080p), and crops from them: one decoding pass instead of two.
+HOLD_BYTES = 200 * 2**20
 
 
 class NoFaceError(VideoReadError):
@@ -139,15 +143,17 @@ def read_frames_and_face(
             raise ValueError(f"Received: size={size!r}. Expected (height, width) positive ints.")
         size = (int(size[0]), int(size[1]))
     resize = (lambda f, k: resize_frame(f, size, crop)) if size else None
+    held: dict = {}  # the frames a detecting read decoded: cropped without decoding again
     boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track,
-                         read_variant(on_truncated, perturb)) if face else None)
+                         read_variant(on_truncated, perturb), held) if face else None)
     if face and boxes is None and face.no_face == "skip":
         raise NoFaceError(f"No face found in video (no_face='skip'): {str(path)!r}")
     if boxes is None:
-        _, frames, n = sample(resize)
+        _, frames, n = _held_or(sample, held, num_frames)(resize)
     else:
-        _, frames, n = sample(lambda f, k: crop_face(f, boxes["boxes"][k], size, face.margin),
-                              np.asarray(boxes["indices"], np.int64))
+        indices = np.asarray(boxes["indices"], np.int64)
+        _, frames, n = _held_or(lambda transform: sample(transform, indices), held, num_frames)(
+            lambda f, k: crop_face(f, boxes["boxes"][k], size, face.margin))
     if not n:
         raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
     return frames, np.arange(num_frames) < n, (boxes is not None) if face else None
@@ -177,9 +183,10 @@ def read_frames_and_boxes(
     num_frames, face, sample = _checked_read(path, num_frames, strategy, seed, face_crop, stride, track, on_truncated,
                                              perturb)
     shrink, scales = _shrinker(max_side)
+    held: dict = {}
     boxes = (_face_boxes(path, face, num_frames, strategy, seed, stride, cache_dir, sample, track,
-                         read_variant(on_truncated, perturb)) if face else None)
-    _, frames, n = sample(shrink)
+                         read_variant(on_truncated, perturb), held) if face else None)
+    _, frames, n = _held_or(sample, held, num_frames)(shrink)
     if not n:
         raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
     return frames[:n], None if boxes is None else np.asarray(boxes["boxes"])[:n] * scales[-1]
@@ -262,6 +269,40 @@ def _truncated(error: TruncatedVideoError, on_truncated: str) -> None:
     warnings.warn(f"{error} (kept: sampling what decodes)", stacklevel=4)
 
 
+def _holding(transform, held: dict | None, num_frames: int):
+    """`transform`, also keeping each decoded frame in `held` by its position while `num_frames`
+    such frames fit in `HOLD_BYTES` (a decoding pass that starts over replaces them)."""
+    if held is None:
+        return transform
+
+    def hold(frame, k):
+        if frame.nbytes * num_frames <= HOLD_BYTES:
+            held[k] = frame
+        return transform(frame, k)
+
+    return hold
+
+
+def _held_or(grab, held: dict, num_frames: int):
+    """`grab(transform) -> (indices, frames, n)`, or the same from the frames a detecting read
+    held (`_face_tracks`), transformed here: the video is not decoded a second time."""
+    if "frames" not in held:
+        return grab
+
+    def from_held(transform):
+        frames = held["frames"]
+        if not frames:
+            return held["indices"], None, 0
+        first = frames[0] if transform is None else transform(frames[0], 0)
+        out = np.zeros((num_frames, *first.shape), np.uint8)
+        out[0] = first
+        for k in range(1, len(frames)):
+            out[k] = frames[k] if transform is None else transform(frames[k], k)
+        return held["indices"], out, len(frames)
+
+    return from_held
+
+
 def _shrinker(max_side: int):
     """A grab transform shrinking frames to at most `max_side` pixels, and the list of scales it used."""
     scales: list[float] = []
@@ -322,32 +363,41 @@ def _check_track(track: int, face: FaceCrop | None) -> None:
         check_int("track", track, 0, face.max_faces - 1)
 
 
-def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample, variant: dict) -> dict:
+def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample, variant: dict,
+                 held: dict | None = None) -> dict:
     """`{"indices", "tracks"}`: the sampled frames and every face track's boxes there (main
-    track first, none for a face-free video), in the video's pixels; cached."""
-    detection = dict(detect_size=face.detect_size, min_face_size=face.min_face_size, min_confidence=face.min_confidence,
-                     first_pass=face.first_pass)
-    # The tracker's version too: boxes cached by an older tracker are tracked again.
-    key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride, detection=detection,
-                    tracker=TRACKER_VERSION, **variant)
+    track first, none for a face-free video), in the video's pixels; cached under the read's
+    `variant` (`read_variant`). When it detects, the frames it decodes go into `held`
+    (`_holding`), if given."""
+    # The detector's and the tracker's versions too: boxes cached by another detector, or by an
+    # older tracker, are detected or tracked again.
+    key = cache_key(path, num_frames=num_frames, strategy=strategy, seed=seed, stride=stride,
+                    detection=face.detection_key(), tracker=TRACKER_VERSION, **variant)
     cache = DiskCache(cache_dir, "faces")
     cached = cache.load_json(key)
     if cached is None:
         # Detection sees small frames (only those are held); boxes go back to the video's pixels.
         shrink, scales = _shrinker(face.detect_size)
-        indices, small, n = sample(shrink)
-        tracks = track_faces(detect_faces(small[:n], face), small.shape[1:3]) if n else []
+        indices, small, n = sample(_holding(shrink, held, num_frames))
+        if held:  # by position, from the pass that counted: a list of the n frames decoded
+            frames = [held[k] for k in range(n)]
+            held.clear()
+            held.update(indices=indices, frames=frames)
+        if n:
+            check_frame_size(small.shape[1:3], path)
+        tracks = track_faces(detect_faces(small[:n], face), small.shape[1:3], detector=face.detector) if n else []
         cached = {"indices": indices.tolist(), "tracks": [(track / scales[-1]).tolist() for track in tracks]}
         cache.save_json(key, cached)
     return cached
 
 
 def _face_boxes(path, face: FaceCrop, num_frames, strategy, seed, stride, cache_dir, sample, track: int,
-                variant: dict) -> dict | None:
-    """`{"indices", "boxes"}` of face track `track` at the sampled frames, None without a face.
+                variant: dict, held: dict | None = None) -> dict | None:
+    """`{"indices", "boxes"}` of face track `track` at the sampled frames, None without a face
+    (`held`: see `_face_tracks`).
 
     Raises NoFaceError when the video has a face but not that many tracks."""
-    cached = _face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample, variant)
+    cached = _face_tracks(path, face, num_frames, strategy, seed, stride, cache_dir, sample, variant, held)
     tracks = cached["tracks"]
     if track and track >= len(tracks):
         raise NoFaceError(f"Received: track={track} for a video with {len(tracks)} face track(s). "

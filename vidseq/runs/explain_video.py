@@ -36,7 +36,8 @@ from vidseq.training.config import RunConfig
 def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
                   max_side: int = 320, model: keras.Model | None = None, heatmaps: bool = False,
                   heatmap_frames: Sequence[int] | None = None, truncated: str | None = None, *,
-                  max_faces: int | None = None, no_face: str | None = None) -> dict[str, Any]:
+                  max_faces: int | None = None, no_face: str | None = None,
+                  face_detector: str | None = None) -> dict[str, Any]:
     """What a run sees and says about one video: P(fake), its label, the sampled frames and faces.
 
     Returns a dict: `score` (P(fake), as `predict_video` gives it), `threshold` (the run's,
@@ -45,7 +46,8 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     pixels; `boxes` `(n, 4)`, the tracked face `(x, y, w, h)` in those frames, None when the
     run does not crop faces or found none; `track`, which face track gave the score and the
     boxes (0, the main face, unless `max_faces` scores several: the highest wins), None
-    without face crops; `max_faces` and `no_face` (default: the run's) as in `predict_video`; `face_found` (None without face crops);
+    without face crops; `max_faces`, `no_face` and `face_detector` (default: the run's) as in
+    `predict_video`; `face_found` (None without face crops);
     `frame_scores` `(n,)`, P(fake) per frame for CoAtNet runs, None for sequence heads (one
     score per video); `frame_evidence` `(num_frames,)` float32, signed: how much each sampled
     frame moves the score, P(fake) with all frames minus P(fake) without that frame (through
@@ -65,7 +67,8 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     >>> result["label"], round(result["score"], 2), result["frames"].shape  # doctest: +SKIP
     ('FAKE', 0.93, (32, 240, 320, 3))
     """
-    config = scoring_config(run_dir, truncated=truncated, max_faces=max_faces, no_face=no_face, cache_dir=cache_dir)
+    config = scoring_config(run_dir, truncated=truncated, max_faces=max_faces, no_face=no_face,
+                            face_detector=face_detector, cache_dir=cache_dir)
     threshold = run_threshold(run_dir)  # a folder without metrics.json is no finished run: it says so
     face, cache, data = config.data.face, config.cache_path, config.data
     seed = sampling_seed(data.strategy, config.seed)

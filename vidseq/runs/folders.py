@@ -151,24 +151,29 @@ def run_config(run_dir: str | os.PathLike) -> RunConfig:
 
 
 def scoring_config(run_dir: str | os.PathLike, *, truncated: str | None = None, max_faces: int | None = None,
-                   no_face: str | None = None, cache_dir: str | os.PathLike | None = None) -> RunConfig:
+                   no_face: str | None = None, face_detector: str | None = None,
+                   cache_dir: str | os.PathLike | None = None) -> RunConfig:
     """A run's settings with the choices scoring may change without changing what its model
     learnt (None keeps the run's own): `truncated`, `cache_dir`, and the face settings that
     only choose which videos and face tracks are scored: `max_faces` (tracks per video, the highest
-    score counts) and `no_face` (a face-free video scored on full frames, or skipped).
+    score counts), `no_face` (a face-free video scored on full frames, or skipped) and
+    `face_detector` ("yunet" or "mtcnn": find the faces with another detector than the run's;
+    a run saved before YuNet became the default used MTCNN, and still does).
 
     >>> scoring_config("saved_models/<one-face run>", max_faces=3).data.face.max_faces  # doctest: +SKIP
     3
     """
     config = run_config(run_dir)
     changes = {k: v for k, v in (("truncated", truncated), ("cache_dir", cache_dir and str(cache_dir))) if v}
-    faces = {k: v for k, v in (("max_faces", max_faces), ("no_face", no_face)) if v is not None}
+    faces = {k: v for k, v in (("max_faces", max_faces), ("no_face", no_face), ("face_detector", face_detector))
+             if v is not None}
     if faces:
         face = config.data.face
         if face is None:
             given = ", ".join(f"{k}={v!r}" for k, v in faces.items())
             raise ValueError(f"Received: {given} for a run without face crops ({str(run_dir)!r}). Expected none: "
                              "it scores whole frames.")
+        face = face.with_detector(faces.pop("face_detector")) if face_detector else face
         changes["face_crop"] = dataclasses.replace(face, **faces)  # checked by FaceCrop
     return config.replace(**changes) if changes else config
 

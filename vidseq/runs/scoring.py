@@ -39,25 +39,27 @@ from vidseq.utils.cache import content_fingerprint
 
 
 def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: str | None = None, *,
-                  max_faces: int | None = None, no_face: str | None = None) -> float:
+                  max_faces: int | None = None, no_face: str | None = None, face_detector: str | None = None) -> float:
     """P(fake) for one video, with the run's own backbone, weights, frame sampling and face crops.
 
     A truncated file (`util.check_truncation`) raises `TruncatedVideoError` unless the run
     kept such files or `truncated="keep"` asks to score the frames that decode. `max_faces`
-    scores that many face tracks (the highest score counts) and `no_face` says what a
-    face-free video gets, whatever the run was trained with (`scoring_config`; default: the
-    run's). `score_video` also says which face track gave the score.
+    scores that many face tracks (the highest score counts), `no_face` says what a face-free
+    video gets and `face_detector` finds the faces with another detector, whatever the run
+    was trained with (`scoring_config`; default: the run's). `score_video` also says which
+    face track gave the score.
 
     >>> predict_video("data/demo/fake/fake_000.mp4", "saved_models/<run>")  # doctest: +SKIP
     0.93
     >>> predict_video("two_people.mp4", "saved_models/<one-face run>", max_faces=3)  # doctest: +SKIP
     0.88
     """
-    return score_video(path, run_dir, truncated, max_faces=max_faces, no_face=no_face)["score"]
+    return score_video(path, run_dir, truncated, max_faces=max_faces, no_face=no_face,
+                       face_detector=face_detector)["score"]
 
 
 def score_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: str | None = None, *,
-                max_faces: int | None = None, no_face: str | None = None) -> dict:
+                max_faces: int | None = None, no_face: str | None = None, face_detector: str | None = None) -> dict:
     """`predict_video`'s P(fake) as `score`, with `track`: the face track that decided it (0, the
     main face, unless another scored higher; None without face crops) and `max_faces`, how many
     were scored at most (None without face crops).
@@ -65,7 +67,8 @@ def score_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: 
     >>> score_video("two_people.mp4", "saved_models/<one-face run>", max_faces=3)  # doctest: +SKIP
     {'score': 0.88, 'track': 1, 'max_faces': 3}
     """
-    config = scoring_config(run_dir, truncated=truncated, max_faces=max_faces, no_face=no_face)
+    config = scoring_config(run_dir, truncated=truncated, max_faces=max_faces, no_face=no_face,
+                            face_detector=face_detector)
     scores, errors, _, best = score_tracks(run_dir, config, [str(path)])
     if errors:
         raise VideoReadError(errors[str(path)])
@@ -76,6 +79,7 @@ def score_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: 
 
 def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str = "test",
              compression: str | None = None, *, max_faces: int | None = None, no_face: str | None = None,
+             face_detector: str | None = None,
              perturb: str | Sequence[str] | Mapping[str, Sequence[float]] | None = None, perturb_seed: int = 0) -> dict:
     """Metrics of a saved run on another dataset (or its own), saved as `eval_<name>.json` in the run
     (the returned dict's `written` says where).
@@ -83,13 +87,14 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     The videos of `data_dir` are split as the run split its own data (same sizes and seed;
     official splits kept, so Celeb-DF's `split="test"` is its official test list), and
     `split` of them ("train", "val", "test" or "all") are scored. `<name>` is the dataset
-    folder's name, with `-<split>` unless the split is "test", and `-faces<k>` when
-    `max_faces` differs from the run's. Unreadable videos are skipped and listed. The
-    metrics carry 95% intervals (`intervals`: a bootstrap over identities).
-    `compare_saved_models` shows `eval_<name>_auc` and `_eer`. Videos whose content is one of
-    the run's training or validation videos (a copy, a regenerated demo) are warned about and
-    listed under `seen_in_training`. `max_faces` and `no_face` change which faces are scored
-    (`scoring_config`); the scores file names the face track that gave each video's score.
+    folder's name, with `-<split>` unless the split is "test", `-faces<k>` when `max_faces`
+    differs from the run's and `-<detector>` when `face_detector` does (the run's own figures
+    are kept). Unreadable videos are skipped and listed. The metrics carry 95% intervals
+    (`intervals`: a bootstrap over identities). `compare_saved_models` shows
+    `eval_<name>_auc` and `_eer`. Videos whose content is one of the run's training or
+    validation videos (a copy, a regenerated demo) are warned about and listed under
+    `seen_in_training`. `max_faces`, `no_face` and `face_detector` change which faces are
+    scored (`scoring_config`); the scores file names the face track that gave each video's score.
 
     `perturb` ("jpeg:90,70,50,30", a list of such strings, or {"jpeg": [90, 70]}; see
     `vidseq.data.perturb`) also scores the same videos with their sampled frames degraded
@@ -107,7 +112,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     if split not in (*SPLITS, "all"):
         raise ValueError(f"Received: split={split!r}. Expected one of {[*SPLITS, 'all']}.")
     recorded = read_config(run_dir)
-    config = scoring_config(run_dir, max_faces=max_faces, no_face=no_face)
+    config = scoring_config(run_dir, max_faces=max_faces, no_face=no_face, face_detector=face_detector)
     if compression:
         config = config.replace(compression=compression)
     if split == "all":
@@ -128,7 +133,8 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     labels = videos.label.to_numpy()
     face, own = config.data.face, run_config(run_dir).data.face
     name = (file_safe(Path(data_dir).resolve().name) + ("" if split == "test" else f"-{split}")
-            + (f"-faces{face.max_faces}" if face and face.max_faces != own.max_faces else ""))
+            + (f"-faces{face.max_faces}" if face and face.max_faces != own.max_faces else "")
+            + (f"-{face.detector}" if face and face.detector != own.detector else ""))
     metrics = dict(measured_with_intervals(labels[ok], scores[ok], videos.identities[ok]),
                    data_dir=str(Path(data_dir).resolve()), split=split,
                    dataset="+".join(sorted(videos.dataset.unique())), created=time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -176,7 +176,7 @@ class RunConfig:
         valid = family_options(family)
         options = {k: v for k, v in config.items() if k in valid and k not in ("early_stopping", "reduce_lr")}
         if config.get("face_crop"):
-            options["face_crop"] = FaceCrop(**config["face_crop"])
+            options["face_crop"] = FaceCrop.from_key(config["face_crop"])  # saved before detectors: MTCNN
         options.setdefault("split_by", "group")  # runs saved before split_by kept only groups apart
         weights = options.get("weights")
         if family.frame_classifier and isinstance(weights, str) and os.sep in weights and not Path(weights).exists():
