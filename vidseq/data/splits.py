@@ -107,9 +107,9 @@ def fold_videos(videos: pd.DataFrame, folds: int = 5, seed: int = 42, split_by: 
     check_tolerance(tolerance)
     videos = videos.copy()
     videos["split"] = videos["split"].fillna("")
+    check_fold_count(videos, folds, split_by)
     todo = (videos.split != "test").to_numpy()
     keys = _keys(videos, split_by)[todo]
-    check_folds(folds, *class_units(list(keys), videos.label[todo].to_numpy()))
     quotas = {f"fold{k}": 1 / folds for k in range(1, folds + 1)}
     assigned = assign_identities(list(keys), videos.label[todo].to_numpy(), quotas, tolerance=tolerance, seed=seed)
     rows = assigned.rows
@@ -139,6 +139,18 @@ def fold_split(folded: pd.DataFrame, fold: int, val_size: float = 0.15, seed: in
     split = split_videos(table, val_size, 0.0, seed, split_by, tolerance)
     split.attrs[ASSIGNMENT] = f"folds: {folded.attrs.get(ASSIGNMENT)}; validation: {split.attrs.get(ASSIGNMENT)}"
     return split
+
+
+def check_fold_count(videos: pd.DataFrame, folds: object, split_by: str = "identities") -> int:
+    """`check_folds` for the videos `fold_videos` would fold (all but an official test split):
+    a one-line error, before any assignment, where `folds` is more than their identities allow.
+
+    >>> from vidseq.data.shaped_tables import dfd_shaped_table
+    >>> check_fold_count(dfd_shaped_table(), 5)
+    5
+    """
+    todo = (videos.split.fillna("") != "test").to_numpy()
+    return check_folds(folds, *class_units(list(_keys(videos, split_by)[todo]), videos.label[todo].to_numpy()))
 
 
 def check_folds(folds: object, real_units: int, fake_units: int) -> int:
