@@ -24,10 +24,11 @@ and `Assignment.method` says so, with the program's bound. The tiny components t
 the shares the assignment leaves them.
 
     >>> import numpy as np
-    >>> ids = [("a",), ("b",), ("c",), ("a", "b"), ("b", "c"), ("c", "a")]
-    >>> result = assign_identities(ids, np.array([0, 0, 0, 1, 1, 1]), {"x": None, "y": 0.3}, tolerance=0.05)
-    >>> result.rows.tolist(), result.method
-    ([0, 0, 0, 0, 0, 0], 'whole components')
+    >>> ids = [(f"a{i}",) for i in range(10)] + [(f"b{i}",) for i in range(10)] + [(f"a{i}", f"b{i}") for i in range(10)]
+    >>> labels = np.array([0] * 20 + [1] * 10)  # ten pairs of people, each with a fake linking them
+    >>> result = assign_identities(ids, labels, {"test": 0.3, "train": None}, seed=0)
+    >>> result.method, np.bincount(result.rows[labels == 0]).tolist(), np.bincount(result.rows[labels == 1]).tolist()
+    ('whole components', [6, 14], [3, 7])
 """
 
 from __future__ import annotations
@@ -376,7 +377,8 @@ class _Program:
         if result.status != 0:
             bound = "" if result.get("mip_dual_bound") is None else (
                 f"; at most {int(self.own[:, 1].sum() - result.mip_dual_bound + 1e-6)} of these fakes can be kept")
-            why = f"it stopped after {TIME_LIMIT:g} s" if result.status == 1 else result.message
+            why = {1: f"it stopped after {TIME_LIMIT:g} s",
+                   2: "no assignment holds both classes in every split"}.get(result.status, result.message)
             return state, f"annealing; not proven optimal (the exact program: {why}{bound})"
         found = result.x[X:Z].reshape(U, S).argmax(axis=1)
         if self.score(found[None])[0] > self.score(state[None])[0] + 0.5:  # better than the annealing's

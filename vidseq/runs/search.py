@@ -46,8 +46,10 @@ def search(
     Each run's name ends in a hash of its full configuration, so runs already finished in
     `save_dir` are skipped: an interrupted search resumes. With `n_trials`, that many
     combinations are drawn at random (seeded by `seed`) instead of the full grid. Every
-    combination is checked before the first run trains. Returns the leaderboard of the
-    search's runs (as `compare_saved_models`: intervals, and ties with the best among them).
+    combination is checked before the first run trains. With `folds=k` among the options, each
+    combination is an identity k-fold cross-validation (one parent folder), ranked by its mean
+    validation AUC across folds. Returns the leaderboard of the search's runs (as
+    `compare_saved_models`: intervals, and ties with the best among them).
 
     >>> search("data/demo", num_frames=[16, 32], heads=[{"rnn": "gru", "rnn_units": [[64], [128]]},
     ...        {"rnn": None}], weights="random", learning_rate=1e-3)  # doctest: +SKIP
