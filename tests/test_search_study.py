@@ -107,6 +107,8 @@ def test_pruned_runs_are_kept_finished_and_recorded(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="pruner="):
         search.search(tmp_path / "data", **GRID, pruner=pruner, save_dir=tmp_path, **COMMON)
     pruner = {"name": "median", "n_startup_trials": 1}
+    with pytest.raises(ValueError, match="pruner='median' with folds=3. Expected pruner=None"):
+        search.search(tmp_path / "data", **GRID, pruner=pruner, save_dir=tmp_path, **{**COMMON, "folds": 3})
     board = search.search(tmp_path / "data", num_frames=[3], heads=[{"dropout": [0.1, 0.9]}], pruner=pruner,
                           save_dir=tmp_path, **COMMON)
     configs = {run: json.loads((tmp_path / run / "config.json").read_text()) for run in board.run}

@@ -219,7 +219,11 @@ def cmd_train(args) -> int:
     name = options["img_model_name"]
     if name.lower() not in (n.lower() for n in model_names()):
         raise ValueError(f"Received: --model {name}. Expected one of {model_names()}.")
-    _discover(args.data_dir, options.get("compression"), options["num_frames"])
+    videos = _discover(args.data_dir, options.get("compression"), options["num_frames"])
+    if options.get("folds") is not None:  # more folds than the data's identities allow: said before TensorFlow loads
+        from vidseq.data.splits import check_fold_count
+
+        check_fold_count(videos, options["folds"], options.get("split_by", "identities"))
     if args.like:
         changed = {k: v for k, v in given.items() if like.get(k) != v}
         print(f"Settings of {Path(args.like).name}" + (f", changed: {changed}" if changed else ", unchanged"))
@@ -400,6 +404,8 @@ def _print_leaderboard(table) -> None:
                "test_eer", "test_videos", "test_split", "epochs", "vs_best"]
     columns += [c for c in table.columns if c.startswith("eval_") and c.endswith("_auc")]
     shown = format_intervals(table, ("val_auc", "test_auc", "test_eer"))
+    if "fold_test_auc" in shown:  # cross-validations: their folds' test AUCs
+        columns.insert(columns.index("test_auc") + 1, "fold_test_auc")
     print(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print("[95% intervals: bootstrap over identities; vs_best: paired test on validation, docs/comparing-runs.md]")
     print(tie_summary(table))

@@ -1,12 +1,14 @@
-"""Splits without identity leaks: assign identities (not videos) to train/val/test, and report.
+"""Splits without identity leaks: assign identities (not videos) to train/val/test or to k folds,
+and report.
 
 A fake shows two people: the target (whose scene it is) and the source (whose face was
 swapped in). A model that saw either person in training can recognise them in testing,
 so by default no identity may appear in two splits. Identities linked by real videos
-(a user's mapping may give a real video several) always stay together; identities linked
-only by fakes are kept together while their cluster is small, and otherwise assigned one
-by one, with the fakes whose identities land in different splits left out (split
-"excluded"), counted and reported. Nothing here imports TensorFlow.
+(a user's mapping may give a real video several) always stay together. Identities linked
+by fakes are kept together where their component fits a split; where it does not (DFD's 28
+actors are all linked), they are assigned one by one, keeping the most fakes that the quota
+tolerance allows (`vidseq.data.assignment`), and the fakes whose identities land in different
+splits are left out (split "excluded"), counted and reported. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from vidseq.data.identities import UnionFind
+from vidseq.data.assignment import EXCLUDED_ROW, assign_identities, class_units
 from vidseq.data.layouts import SPLITS
+from vidseq.utils.checks import check_choice, check_int
 
 SPLIT_BY = ("identities", "group")
 EXCLUDED = "excluded"  # the split of a fake whose identities straddle splits
-TRIALS = 16  # seeded orders tried when fakes link identities; the one that keeps most videos wins
+TOLERANCE = 0.05  # how far a split's share of real and of kept fake videos may stray from its quota
+ASSIGNMENT = "assignment"  # the table's `attrs` key of how its identities were assigned (`Assignment.method`)
 
 
 def split_videos(
@@ -32,33 +36,36 @@ def split_videos(
     test_size: float = 0.15,
     seed: int = 42,
     split_by: str = "identities",
+    tolerance: float = TOLERANCE,
 ) -> pd.DataFrame:
     """Fill the empty `split` values with "train"/"val"/"test", with no identity in two splits.
 
     `split_by="identities"` (default): every identity of a video (a fake's target and source)
     stays in one split; a fake whose identities end up in different splits gets split
-    "excluded" and is used nowhere (real videos are never left out). `split_by="group"`: whole
-    `group`s (the main identity, the old target-only rule) go to one split, so a fake's
-    source may also appear in another split; `split_report` then counts those identities.
-    Each split gets about `val_size`/`test_size` of every label (stratified). Official
-    splits already in `split` are kept; when the dataset fixes a test split (Celeb-DF),
-    only a validation split is carved from the rest. Deterministic for a `seed`.
+    "excluded" and is used nowhere (real videos are never left out). Where fakes link more
+    people than a split holds, the assignment keeps the most fakes for which the val and test
+    splits' shares of the real videos and of the kept fakes stay within `tolerance` (0.05:
+    5 points) of `val_size` / `test_size`: found by annealing and proven by a small
+    mixed-integer program where it answers in time (`vidseq.data.assignment`; the table's
+    `attrs["assignment"]` and `describe_split` say which). `split_by="group"`: whole `group`s (the main identity, the
+    old target-only rule) go to one split, so a fake's source may also appear in another
+    split; `split_report` then counts those identities. Official splits already in `split`
+    are kept; when the dataset fixes a test split (Celeb-DF), only a validation split is
+    carved from the rest. Deterministic for a `seed`.
 
-    >>> import util
-    >>> videos = split_videos(util.discover_videos("data/demo"))  # doctest: +SKIP
-    >>> print(describe_split(videos))  # doctest: +SKIP
+    >>> from vidseq.data.shaped_tables import dfd_shaped_table
+    >>> videos = split_videos(dfd_shaped_table())
+    >>> print(describe_split(videos))  # doctest: +ELLIPSIS
+    Split: train ... identities shared: none; ... 675 fake(s) left out (their identities straddle splits; assignment: exact)
     """
-    missing = {"path", "label", "split"} - set(videos.columns)
-    if missing or not {"identities", "group"} & set(videos.columns):
-        raise ValueError(f"Received a table with columns {list(videos.columns)}. Expected the output of "
-                         "discover_videos() (path, label, identities, group, split).")
-    if split_by not in SPLIT_BY:
-        raise ValueError(f"Received: split_by={split_by!r}. Expected one of {list(SPLIT_BY)}.")
+    _check_table(videos)
+    check_choice("split_by", split_by, SPLIT_BY)
     for name, value in (("val_size", val_size), ("test_size", test_size)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise ValueError(f"Received: {name}={value!r}. Expected a float in [0, 1).")
     if val_size + test_size >= 1:
         raise ValueError(f"Received: val_size={val_size} and test_size={test_size}. Expected a sum below 1.")
+    check_tolerance(tolerance)
 
     videos = videos.copy()
     videos["split"] = videos["split"].fillna("")
@@ -66,17 +73,132 @@ def split_videos(
     fractions = {"val": 0.0 if "val" in official else val_size, "test": 0.0 if "test" in official else test_size}
     todo = videos.split == ""
     if todo.any():
-        if split_by == "identities":
-            keys = _identities(videos)[todo]
-        else:  # only the main identity (the group) is kept apart
-            keys = (videos.group if "group" in videos.columns else _identities(videos).map(lambda i: i[0]))[todo]
-            keys = keys.map(lambda g: (g,))
-        videos.loc[todo, "split"] = _assign(keys, videos.label[todo], videos.label, fractions, seed)
+        quotas = {**{s: fractions[s] for s in ("val", "test") if fractions[s] > 0}, "train": None}
+        kept = videos.split != EXCLUDED
+        fixed = np.bincount(videos.label[kept & ~todo], minlength=2)
+        assigned = assign_identities(list(_keys(videos, split_by)[todo]), videos.label[todo].to_numpy(), quotas,
+                                     fixed, tolerance, seed)
+        videos.loc[todo, "split"] = np.array([*quotas, EXCLUDED], dtype=object)[assigned.rows]  # EXCLUDED_ROW: last
+        videos.attrs[ASSIGNMENT] = assigned.method
+        _require_both_classes(videos, [s for s in quotas if s != "train"])
     shared = shared_identities(videos)
-    if official and shared:
+    if official - {EXCLUDED} and shared and split_by == "identities":  # "group" shares sources by design
         warnings.warn(f"{len(shared)} identities appear in more than one split because the dataset's official "
                       "split puts them there (e.g. Celeb-DF's test list); the official split is kept.", stacklevel=2)
     return videos
+
+
+def fold_videos(videos: pd.DataFrame, folds: int = 5, seed: int = 42, split_by: str = "identities",
+                tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """Identity k-fold cross-validation: a `fold` column, 1 to `folds`, with no identity in two
+    folds, each fold's share of the real videos and of the kept fakes within `tolerance` of
+    1/`folds` (as `split_videos` assigns splits). A fake whose identities straddle folds gets
+    fold 0 and split "excluded". Videos of an official test split (Celeb-DF's list, FF++'s
+    test.json) keep it, with fold 0: cross-validation runs within the other videos, and the
+    official test split stays for the final test. `fold_split` makes fold k's
+    train/val/test table.
+
+    >>> from vidseq.data.shaped_tables import dfd_shaped_table
+    >>> folded = fold_videos(dfd_shaped_table(), folds=5)
+    >>> sorted(folded.fold.unique().tolist())
+    [0, 1, 2, 3, 4, 5]
+    """
+    _check_table(videos)
+    check_choice("split_by", split_by, SPLIT_BY)
+    check_tolerance(tolerance)
+    videos = videos.copy()
+    videos["split"] = videos["split"].fillna("")
+    check_fold_count(videos, folds, split_by)
+    todo = (videos.split != "test").to_numpy()
+    keys = _keys(videos, split_by)[todo]
+    quotas = {f"fold{k}": 1 / folds for k in range(1, folds + 1)}
+    assigned = assign_identities(list(keys), videos.label[todo].to_numpy(), quotas, tolerance=tolerance, seed=seed)
+    rows = assigned.rows
+    videos.attrs[ASSIGNMENT] = assigned.method
+    videos["fold"] = 0
+    videos.loc[todo, "fold"] = np.where(rows == EXCLUDED_ROW, 0, rows + 1)
+    videos.loc[todo, "split"] = np.where(rows == EXCLUDED_ROW, EXCLUDED, "")
+    return videos
+
+
+def fold_split(folded: pd.DataFrame, fold: int, val_size: float = 0.15, seed: int = 42,
+               split_by: str = "identities", tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """Fold `fold`'s split of `fold_videos`' table: its videos are the test split, validation
+    is carved from the other folds (`val_size` of the cross-validated videos, identity-disjoint,
+    as `split_videos` carves it) and the rest trains. The fakes the folds left out stay
+    "excluded"; the official test split is not in it.
+
+    >>> from vidseq.data.shaped_tables import dfd_shaped_table
+    >>> split = fold_split(fold_videos(dfd_shaped_table(), folds=5), fold=1)
+    >>> sorted(split.split.unique())
+    ['excluded', 'test', 'train', 'val']
+    """
+    folds = int(folded.fold.max())
+    check_int("fold", fold, 1, folds)
+    table = folded[(folded.fold > 0) | (folded.split == EXCLUDED)]
+    table = table.assign(split=np.where(table.fold == fold, "test", np.where(table.fold == 0, EXCLUDED, "")))
+    split = split_videos(table, val_size, 0.0, seed, split_by, tolerance)
+    split.attrs[ASSIGNMENT] = f"folds: {folded.attrs.get(ASSIGNMENT)}; validation: {split.attrs.get(ASSIGNMENT)}"
+    return split
+
+
+def check_fold_count(videos: pd.DataFrame, folds: object, split_by: str = "identities") -> int:
+    """`check_folds` for the videos `fold_videos` would fold (all but an official test split):
+    a one-line error, before any assignment, where `folds` is more than their identities allow.
+
+    >>> from vidseq.data.shaped_tables import dfd_shaped_table
+    >>> check_fold_count(dfd_shaped_table(), 5)
+    5
+    """
+    todo = (videos.split.fillna("") != "test").to_numpy()
+    return check_folds(folds, *class_units(list(_keys(videos, split_by)[todo]), videos.label[todo].to_numpy()))
+
+
+def check_folds(folds: object, real_units: int, fake_units: int) -> int:
+    """`folds` as an int in [2, the identity groups of the scarcer class - 1]: every fold tests
+    on identities of its own of each class, and its run trains and validates on others."""
+    most = min(real_units, fake_units) - 1
+    if not isinstance(folds, bool) and isinstance(folds, (int, np.integer)) and 2 <= folds <= most:
+        return int(folds)
+    raise ValueError(f"Received: folds={folds!r}. Expected an int in [2, {most}]: the videos to cross-validate show "
+                     f"{real_units} identity group(s) in real videos and {fake_units} in fakes, and every fold needs "
+                     "its own of each class while its run trains and validates on others.")
+
+
+def check_tolerance(tolerance: object) -> float:
+    """`tolerance` as a float in [0, 0.5]: how far (a share: 0.05 is 5 points) a split may stray from its quota."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance <= 0.5:
+        raise ValueError(f"Received: split_tolerance={tolerance!r}. Expected a float in [0, 0.5] (0.05: each split's "
+                         "shares of real and of kept fake videos within 5 points of its size).")
+    return float(tolerance)
+
+
+def _check_table(videos: pd.DataFrame) -> None:
+    missing = {"path", "label", "split"} - set(videos.columns)
+    if missing or not {"identities", "group"} & set(videos.columns):
+        raise ValueError(f"Received a table with columns {list(videos.columns)}. Expected the output of "
+                         "discover_videos() (path, label, identities, group, split).")
+
+
+def _keys(videos: pd.DataFrame, split_by: str) -> pd.Series:
+    """What a split keeps together, per video: its identities, or only its group (main identity)."""
+    if split_by == "identities":
+        return _identities(videos)
+    groups = videos.group if "group" in videos.columns else _identities(videos).map(lambda i: i[0])
+    return groups.map(lambda g: (g,))
+
+
+def _require_both_classes(videos: pd.DataFrame, carved: list[str]) -> None:
+    excluded = int((videos.split == EXCLUDED).sum())
+    for s in carved:
+        got = videos.label[videos.split == s]
+        if got.nunique() < 2:
+            left_out = f" after leaving out {excluded} fake(s) whose identities straddle splits" if excluded else ""
+            hint = " (or split_by='group', which keeps only each fake's target identity apart)" if excluded else ""
+            raise ValueError(
+                f"Too few groups to split: the {s!r} split got {len(got)} video(s) ({(got == 0).sum()} "
+                f"real, {(got == 1).sum()} fake){left_out}. Expected real and fake videos in every split; add "
+                f"videos with identities of their own or raise its size{hint}.")
 
 
 def _identities(videos: pd.DataFrame) -> pd.Series:
@@ -97,13 +219,21 @@ def shared_identities(videos: pd.DataFrame) -> set[str]:
 
 
 def split_report(videos: pd.DataFrame) -> pd.DataFrame:
-    """Per split: videos, real, fake, identities, and identities shared with another split.
+    """Per split: videos, real, fake, identities, identities shared with another split, and the
+    split's shares of the real videos and of the kept fakes (`real_share`, `fake_share`).
 
     Rows "train", "val", "test", then "excluded" (fakes left out because their identities
-    straddle splits). 0 shared identities is what `split_videos` guarantees; an official
-    split that shares them (Celeb-DF's test list) is kept, and shows here.
+    straddle splits; its `fake_share`: of all fakes). 0 shared identities is what
+    `split_videos` guarantees; an official split that shares them (Celeb-DF's test list) is
+    kept, and shows here.
 
-    >>> split_report(split_videos(discover_videos("data/demo")))  # doctest: +SKIP
+    >>> from vidseq.data.shaped_tables import dfd_shaped_table
+    >>> split_report(split_videos(dfd_shaped_table()))[["real", "fake", "real_share", "fake_share"]]  # doctest: +SKIP
+              real  fake  real_share  fake_share
+    train      243  1800      0.6694      0.7647
+    val         67   237      0.1846      0.1007
+    test        53   317      0.1460      0.1347
+    excluded     0   675      0.0000      0.2228
     """
     ids = identity_sets(videos)
     rows = {}
@@ -112,20 +242,29 @@ def split_report(videos: pd.DataFrame) -> pd.DataFrame:
         others = set().union(*(v for k, v in ids.items() if k != s)) if s in ids else set()
         rows[s] = dict(videos=len(labels), real=int((labels == 0).sum()), fake=int((labels == 1).sum()),
                        identities=len(ids.get(s, ())), shared_identities=len(ids.get(s, set()) & others))
-    return pd.DataFrame.from_dict(rows, orient="index")
+    report = pd.DataFrame.from_dict(rows, orient="index")
+    kept = report.loc[list(SPLITS), ["real", "fake"]].sum()
+    wholes = pd.Series({s: kept.fake for s in SPLITS} | {EXCLUDED: kept.fake + report.fake[EXCLUDED]})
+    return report.assign(real_share=(report.real / max(kept.real, 1)).round(4),
+                         fake_share=(report.fake / wholes.clip(lower=1)).round(4))
 
 
 def describe_split(videos: pd.DataFrame) -> str:
-    """`split_report` in one line, as every run prints it."""
+    """`split_report` in one line, as every run prints it: counts, shares, fakes left out and how
+    the assignment was found (where `split_videos` left a note of it)."""
     report = split_report(videos)
     ids = identity_sets(videos)
-    parts = [f"{s} {r.videos} ({r.real} real, {r.fake} fake, {r.identities} identities)"
-             for s, r in report.loc[list(SPLITS)].iterrows()]
+    parts = [f"{r.Index} {r.videos} ({r.real} real, {r.fake} fake, {r.identities} identities)"
+             for r in report.loc[list(SPLITS)].itertuples()]
     shared = {f"{a}-{b}": len(ids[a] & ids[b]) for i, a in enumerate(SPLITS) for b in SPLITS[i + 1:]}
     line = "Split: " + ", ".join(parts)
     line += "; identities shared: " + (", ".join(f"{k} {v}" for k, v in shared.items() if v) or "none")
+    line += "; real/fake shares: " + ", ".join(f"{r.Index} {r.real_share:.0%}/{r.fake_share:.0%}"
+                                              for r in report.loc[list(SPLITS)].itertuples())
     if report.loc[EXCLUDED, "videos"]:
-        line += f"; {report.loc[EXCLUDED, 'videos']} fake(s) left out (their identities straddle splits)"
+        how = videos.attrs.get(ASSIGNMENT)
+        line += (f"; {report.loc[EXCLUDED, 'videos']} fake(s) left out (their identities straddle splits"
+                 f"{f'; assignment: {how}' if how else ''})")
     return line
 
 
@@ -135,151 +274,3 @@ def split_fingerprint(paths: Iterable[str], labels: Iterable[int]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:8]
 
 
-# --------------------------------------------------------------------------- assignment
-
-
-def _assign(keys: pd.Series, labels: pd.Series, all_labels: pd.Series, fractions: dict, seed: int) -> pd.Series:
-    """The split of each video to split (identity tuples `keys`, `labels`): whole units per split."""
-    wanted = [s for s in ("val", "test") if fractions[s] > 0]
-    totals = np.bincount(all_labels, minlength=2).astype(float)
-    targets = {s: fractions[s] * totals for s in wanted}
-    targets["train"] = np.bincount(labels, minlength=2).astype(float) - sum(targets[s] for s in wanted)
-    cap = max(1.0, 0.5 * min((t.sum() for s, t in targets.items() if s != "train"), default=len(keys)))
-    row_units = _identity_units(list(keys), labels.to_numpy(), cap)
-    units = sorted({u for us in row_units for u in us})
-    if len(units) < len(wanted) + 1:
-        raise ValueError(
-            f"Too few groups to split: {len(units)} group(s) of identities {units[:5]} for splits "
-            f"{['train', *wanted]}. Each split needs identities of its own; add videos or lower val_size/test_size.")
-    index = {u: i for i, u in enumerate(units)}
-    rows = np.full((len(row_units), max(map(len, row_units))), -1)
-    for r, us in enumerate(row_units):
-        rows[r, : len(us)] = [index[u] for u in us]
-    counts = np.zeros((len(units), 2))
-    np.add.at(counts, (rows[:, 0], labels.to_numpy()), 1)
-    linked = rows.shape[1] > 1 and bool((rows[:, 1:] >= 0).any())
-    names = list(targets)
-    # Each split's share of the videos to split, per label: applied to the videos kept.
-    pool = np.maximum(np.bincount(labels, minlength=2), 1)
-    share = np.array([targets[s] / pool for s in names])
-    objective = _Objective(rows, labels.to_numpy(), share)
-
-    rng = np.random.default_rng(seed)
-    trials = [_greedy(counts, rows, targets, rng.permutation(len(units))) for _ in range(TRIALS if linked else 1)]
-    unit_split = max(trials, key=objective)
-    if linked:
-        unit_split = _local_search(unit_split, objective, len(names), rng)
-    split = np.array(names, dtype=object)[objective.row_split(unit_split)]
-    split[objective.straddles(unit_split)] = EXCLUDED
-    split = pd.Series(split, index=keys.index)
-    excluded = int((split == EXCLUDED).sum())
-    for s in wanted:
-        got = labels[split == s]
-        if set(got) != set(all_labels):
-            left_out = f" after leaving out {excluded} fake(s) whose identities straddle splits" if excluded else ""
-            hint = " (or split_by='group', which keeps only each fake's target identity apart)" if excluded else ""
-            raise ValueError(
-                f"Too few groups to split: the {s!r} split got {len(got)} video(s) ({(got == 0).sum()} "
-                f"real, {(got == 1).sum()} fake){left_out}. Expected real and fake videos in every split; add "
-                f"videos with identities of their own or raise its size{hint}.")
-    return split
-
-
-def _identity_units(identities: list[tuple], labels: np.ndarray, cap: float) -> list[list[str]]:
-    """Per row, the units its identities belong to (main identity's unit first).
-
-    Identities shown together in a real video are one unit. Identities linked by fakes
-    are merged too while the merged cluster holds at most `cap` videos: merging a big
-    cluster (DFD's 28 actors are all linked) would leave nothing to split.
-    """
-    hard = UnionFind()
-    for ids, label in zip(identities, labels):
-        for other in ids:
-            hard.add(other)
-            if label == 0:
-                hard.union(ids[0], other)
-    size: dict[str, int] = {}
-    for ids in identities:
-        size[hard.find(ids[0])] = size.get(hard.find(ids[0]), 0) + 1
-    # The fake links between hard units, merged while the merged cluster stays small.
-    soft = UnionFind()
-    for ids in identities:
-        for other in ids[1:]:
-            a, b = soft.find(hard.find(ids[0])), soft.find(hard.find(other))
-            if a != b and size.get(a, 0) + size.get(b, 0) <= cap:
-                soft.union(a, b)  # b stays the root
-                size[b] = size.get(a, 0) + size.get(b, 0)
-    return [[soft.find(hard.find(x)) for x in ids] for ids in identities]
-
-
-def _greedy(counts: np.ndarray, rows: np.ndarray, targets: dict, order: np.ndarray) -> np.ndarray:
-    """Split index per unit, big units first: the split whose per-label quota the unit fills
-    best, plus the share of the unit's fakes whose other identities already sit there."""
-    names = list(targets)
-    order = sorted(order, key=lambda u: -counts[u].sum())  # stable: ties keep the seeded order
-    touching: dict[int, list[np.ndarray]] = {}
-    for link in rows[(rows[:, 1:] >= 0).any(axis=1)] if rows.shape[1] > 1 else []:
-        link = link[link >= 0]
-        for u in set(link.tolist()):
-            touching.setdefault(u, []).append(link)
-    assigned = {s: np.zeros(2) for s in names}
-    unit_split = np.full(len(counts), -1)
-    for u in order:
-        n, mine = counts[u], touching.get(u, [])
-        score = []
-        for k, s in enumerate(names):
-            fill = float(np.sum(n * (targets[s] - assigned[s]) / np.maximum(targets[s], 1))) / max(n.sum(), 1.0)
-            together = sum(bool(np.all((unit_split[link] == k) | (unit_split[link] == -1))) for link in mine)
-            score.append(fill + (together / len(mine) if mine else 0.0))
-        unit_split[u] = int(np.argmax(score))
-        assigned[names[unit_split[u]]] += n
-    return unit_split
-
-
-class _Objective:
-    """How good a unit -> split assignment is: the share of videos kept, minus how far each
-    split's real and fake counts are from their share of the kept videos."""
-
-    DEVIATION_WEIGHT = 2.0  # a video in the wrong split costs as much as two left out
-
-    def __init__(self, rows: np.ndarray, labels: np.ndarray, share: np.ndarray):
-        self.rows, self.labels, self.share = rows, labels, share
-
-    def row_split(self, unit_split: np.ndarray) -> np.ndarray:
-        return unit_split[self.rows[:, 0]]
-
-    def straddles(self, unit_split: np.ndarray) -> np.ndarray:
-        where = np.where(self.rows >= 0, unit_split[self.rows], -1)
-        return ((where != where[:, :1]) & (self.rows >= 0)).any(axis=1)
-
-    def __call__(self, unit_split: np.ndarray) -> float:
-        kept = ~self.straddles(unit_split)
-        split, labels = self.row_split(unit_split)[kept], self.labels[kept]
-        counts = np.zeros_like(self.share)
-        np.add.at(counts, (split, labels), 1)
-        if not counts.all():  # every split needs real and fake videos
-            return -np.inf
-        deviation = np.abs(counts - self.share * counts.sum(axis=0)).sum()
-        return float(kept.mean() - self.DEVIATION_WEIGHT * deviation / len(self.labels))
-
-
-def _local_search(unit_split: np.ndarray, objective: _Objective, n_splits: int, rng: np.random.Generator,
-                  max_units: int = 5000, passes: int = 20) -> np.ndarray:
-    """Move single units to another split while that improves the objective."""
-    if len(unit_split) > max_units:  # each move costs a pass over the videos
-        return unit_split
-    best = objective(unit_split)
-    for _ in range(passes):
-        improved = False
-        for u in rng.permutation(len(unit_split)):
-            for k in range(n_splits):
-                if k == unit_split[u]:
-                    continue
-                trial = unit_split.copy()
-                trial[u] = k
-                value = objective(trial)
-                if value > best + 1e-12:
-                    unit_split, best, improved = trial, value, True
-        if not improved:
-            break
-    return unit_split

@@ -182,7 +182,10 @@ def load_classifier(run_dir: str | os.PathLike):
     """The run's best model (`model.keras`), loaded with safe_mode."""
     file = Path(run_dir) / "model.keras"
     if not file.is_file():
-        raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no model.keras. Expected a saved run folder.")
+        folds = sorted(p.parent.name for p in Path(run_dir).glob("fold*/model.keras"))
+        expected = (f"Expected one of its fold runs ({', '.join(folds)}): it is a cross-validation, whose models are "
+                    "in its folds" if folds else "Expected a saved run folder")
+        raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no model.keras. {expected}.")
     import keras  # here: reading a run's settings needs no TensorFlow
 
     return keras.saving.load_model(file, safe_mode=True)

@@ -40,7 +40,11 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
     metric has its 95% interval in `<column>_low` / `<column>_high` (a bootstrap over
     identities, `vidseq.runs.stats`; computed from scores.csv for runs saved before intervals
     were stored), or a reason in `val_ci_note` / `test_ci_note` (e.g. too few identities).
-    `vs_best` marks, among runs on the same test split, the best by validation AUC ("best"),
+    A cross-validation (`train_test_classifier(..., folds=k)`) is one row: `test_*` are its
+    pooled out-of-fold metrics with their intervals, `val_*` the mean of its folds' validation
+    metrics (no interval: `val_ci_note` says so), and `folds`, `fold_test_auc_mean`,
+    `fold_test_auc_std` and `fold_val_auc_std` the folds' spread (None for single runs); its
+    fold runs are not rows. `vs_best` marks, among runs on the same test split, the best by validation AUC ("best"),
     the runs whose validation AUC a paired test cannot tell from the best's ("tied",
     `vs_best_p` >= 0.05), those below it ("lower"), and "n/a (why)" where the test cannot run.
     Cross-dataset evaluations (`evaluate`) add columns `eval_<dataset>_auc` and
@@ -71,6 +75,7 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
             num_frames=config.get("num_frames"), head=config.get("head"), weights=config.get("weights"),
             optimizer=config.get("optimizer"), learning_rate=config.get("learning_rate"), params=config.get("params"),
             **_metric_columns(metrics, run_intervals(run_dir, metrics)),
+            **_fold_columns(metrics.get("folds")),
             test_videos=metrics.get("test", {}).get("videos"), test_split=_test_split(run_dir, metrics),
             epochs=metrics.get("epochs_trained"),
             train_seconds=metrics.get("train_seconds"), skipped=len(metrics.get("skipped", [])),
@@ -87,6 +92,14 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
     if plot and not table.empty:
         table.attrs["figure"] = plot_leaderboard(table, path=save_dir / "leaderboard.png")
     return table
+
+
+def _fold_columns(folds: dict | None) -> dict:
+    """A cross-validation's `folds` and its folds' spread: the mean and standard deviation of
+    their test AUCs and the standard deviation of their validation AUCs (None for a single run)."""
+    folds = folds or {}
+    return dict(folds=folds.get("k"), fold_test_auc_mean=folds.get("test_auc_mean"),
+                fold_test_auc_std=folds.get("test_auc_std"), fold_val_auc_std=folds.get("val_auc_std"))
 
 
 def _metric_columns(metrics: dict, intervals: dict) -> dict:
@@ -151,8 +164,8 @@ def _mark_ties(table: pd.DataFrame, save_dir: Path) -> None:
 def _paired(scores_a: pd.DataFrame, scores_b: pd.DataFrame, split: str) -> dict:
     """`paired_auc_difference` on the videos of `split` both runs scored (a person both runs'
     identities link is one cluster)."""
-    both = scores_a[scores_a.split == split].merge(scores_b[scores_b.split == split], on=["path", "label"],
-                                                   suffixes=("_a", "_b"))
+    same = ["path", "label"] + (["fold"] if "fold" in scores_a and "fold" in scores_b else [])  # a CV: per fold
+    both = scores_a[scores_a.split == split].merge(scores_b[scores_b.split == split], on=same, suffixes=("_a", "_b"))
     if both.label.nunique() < 2:
         raise ValueError(f"Received: runs that both scored {len(both)} {split} videos "
                          f"({int((both.label == 0).sum())} real, {int((both.label == 1).sum())} fake). "
@@ -162,11 +175,15 @@ def _paired(scores_a: pd.DataFrame, scores_b: pd.DataFrame, split: str) -> dict:
 
 def format_intervals(table: pd.DataFrame, columns: Iterable[str] = ("val_auc", "test_auc")) -> pd.DataFrame:
     """A board to read: `compare_saved_models`' table with each of `columns` as text,
-    "0.944 [0.75, 1.00]" (`stats.format_interval`), and their `_low` / `_high` columns dropped.
+    "0.944 [0.75, 1.00]" (`stats.format_interval`), and their `_low` / `_high` columns dropped;
+    with cross-validations, `fold_test_auc`: their folds' test AUCs, "0.931 ± 0.030 (5 folds)".
 
     >>> format_intervals(compare_saved_models("saved_models"))[["run", "val_auc", "test_auc"]]  # doctest: +SKIP
     """
     shown = table.copy()
+    if "folds" in table and table.folds.notna().any():  # cross-validations: their folds' test AUCs, mean ± SD
+        shown["fold_test_auc"] = [f"{m:.3f} ± {s:.3f} ({k:.0f} folds)" if pd.notna(k) else ""
+                                  for k, m, s in zip(table.folds, table.fold_test_auc_mean, table.fold_test_auc_std)]
     for column in columns:
         notes = table[f"{column.split('_')[0]}_ci_note"]
         shown[column] = [format_interval(*values) for values in

@@ -69,7 +69,9 @@ def search(
     Embeddings are computed once per (video, frames, backbone) and shared through the cache.
     Each run's name ends in a hash of its full configuration, so runs already finished in
     `save_dir` are never trained again: an interrupted search resumes. Every combination is
-    checked before the first run trains. Returns the leaderboard of the search's runs (as
+    checked before the first run trains. With `folds=k` among the options, each combination is
+    an identity k-fold cross-validation (one parent folder), ranked by its mean validation AUC
+    across folds. Returns the leaderboard of the search's runs (as
     `compare_saved_models`: intervals, and ties with the best among them);
     `table.attrs["in_progress"]` lists those other workers are training.
 
@@ -104,6 +106,9 @@ def search(
     options = {"verbose": 0, **options}
     candidates, combinations = _checked_grid(data_dir, space, options)  # before anything trains
     grid = list(candidates.values())
+    if pruner is not None and grid[0].config.data.folds:
+        raise ValueError(f"Received: pruner={pruner['name']!r} with folds={grid[0].config.data.folds}. Expected "
+                         "pruner=None: a pruner judges one run's validation curve, a cross-validation trains several.")
     save_dir = Path(grid[0].config.save_dir)
     with optuna_logging(grid[0].config.verbose):
         study = None

@@ -15,10 +15,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from vidseq.models.config import HeadConfig
-from vidseq.runs.explain_video import plot_run_explanations
-from vidseq.runs.folders import LABELS, save_run
-from vidseq.runs.metrics import binary_metrics
-from vidseq.runs.stats import measured_with_intervals
+from vidseq.runs.cross_validation import cross_validate
+from vidseq.runs.folders import LABELS
+from vidseq.runs.one_run import train_run
 from vidseq.training.config import RunConfig, family_options
 from vidseq.training.families import FAMILIES, Family
 from vidseq.training.videos import RunVideos
@@ -59,6 +58,15 @@ def train_test_classifier(
     heads train on its features (cached apart from other weights'). Its options:
     {finetune_options}.
 
+    `folds=k` cross-validates instead (identity k-fold, vidseq.runs.cross_validation): k runs,
+    run i testing on the i-th fold of identities and validating on identities of the other
+    folds, saved as `fold1/` ... `fold<k>/` in one parent folder `save_dir/<run_name>/` with
+    every video's out-of-fold score and the pooled metrics (one leaderboard row; an official
+    test split is kept aside for the final test). It returns `(labels, [the k models],
+    (pooled out-of-fold loss, accuracy))`; the embeddings are extracted once. `split_tolerance`
+    (default 0.05): how far a split's or fold's shares of real and of kept fake videos may stray
+    from its size (`vidseq.data.splits`).
+
     `distribution="data_parallel"` trains on every local device with
     `keras.distribution.DataParallel` (JAX backend; `batch_size` a multiple of the device count).
 
@@ -86,21 +94,10 @@ def train_test_classifier(
     ...     weights="random")  # doctest: +SKIP
     """
     config = RunConfig.from_options(num_frames, img_model_name, **options)
-    videos = RunVideos(data_dir, config)  # a bad data_dir fails here, before any folder is made
-    videos.say(f"Image Model: {config.img_model_name}, Image Size: {config.input_size}")
-    fitted = config.family.trainer().fit(videos, config)
-    metrics = {}
-    for split, scores in fitted.scores.items():
-        used = videos.used[split]
-        metrics[split] = measured_with_intervals(videos.labels[used], scores, videos.videos.identities[used])
-    metrics.update({f"{split}_frames": binary_metrics(labels, scores)
-                    for split, (labels, scores) in fitted.frame_scores.items()})
-    run_dir, table = save_run(videos, fitted, metrics)
-    plot_run_explanations(run_dir, fitted.model, table)
-    test = metrics["test"]
-    auc = "n/a" if test["auc"] is None else f"{test['auc']:.3f}"
-    videos.say(f"TEST: loss {test['log_loss']:.4f}, accuracy {test['accuracy']:.3f}, AUC {auc} -> {run_dir}")
-    return list(LABELS), fitted.model, (metrics["test_loss"], metrics["test_acc"])
+    if config.data.folds and config.data.fold is None:
+        return cross_validate(data_dir, config)
+    run = train_run(RunVideos(data_dir, config))  # a bad data_dir fails there, before any folder is made
+    return list(LABELS), run.model, (run.metrics["test_loss"], run.metrics["test_acc"])
 
 
 def _with_defaults(family: Family) -> str:

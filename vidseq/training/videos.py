@@ -15,24 +15,24 @@ import numpy as np
 import pandas as pd
 
 from vidseq.data.layouts import SPLITS, discover_videos
-from vidseq.data.splits import describe_split, split_videos
+from vidseq.data.splits import describe_split, fold_split, fold_videos, split_videos
 from vidseq.training.config import RunConfig
 
 
 class RunVideos:
     """One run's videos, split as its config says; what every training recipe reads.
 
-    Discovers and splits `data_dir` (a bad one fails here, before any folder is made), and
-    checks that `config.save_dir` is writable before any training. `drop_unusable` then
-    takes out what extraction could not read.
+    Discovers and splits `data_dir` (a bad one fails here, before any folder is made; `split`:
+    that table already split, as `split_as_run` makes it), and checks that `config.save_dir`
+    is writable before any training. `drop_unusable` then takes out what extraction could not read.
     """
 
-    def __init__(self, data_dir: str | os.PathLike, config: RunConfig):
+    def __init__(self, data_dir: str | os.PathLike, config: RunConfig, split: pd.DataFrame | None = None):
         self.data_dir, self.config = data_dir, config
         self.say: Callable[..., Any] = print if config.verbose else (lambda *a, **k: None)
         self.face = config.data.face
         self.cache_dir = config.cache_path
-        self.videos = split_as_run(data_dir, config)
+        self.videos = split_as_run(data_dir, config) if split is None else split
         self.labels = self.videos.label.to_numpy()
         self.rows = {s: (self.videos.split == s).to_numpy() for s in SPLITS}
         self.errors: dict[str, str] = {}
@@ -66,7 +66,10 @@ def split_as_run(data_dir: str | os.PathLike, config: RunConfig, run_data_dir: s
     same_data = Path(data_dir).resolve() == Path(run_data_dir or data_dir).resolve()
     data = config.data
     videos = discover_videos(data_dir, data.compression, identities=data.identities if same_data else None)
-    return split_videos(videos, data.val_size, data.test_size, config.seed, split_by=data.split_by)
+    if data.fold is not None:  # one run of a cross-validation: its fold is the test split
+        return fold_split(fold_videos(videos, data.folds, config.seed, data.split_by, data.split_tolerance), data.fold,
+                          data.val_size, config.seed, data.split_by, data.split_tolerance)
+    return split_videos(videos, data.val_size, data.test_size, config.seed, data.split_by, data.split_tolerance)
 
 
 def require_both_classes(labels: np.ndarray, rows: dict[str, np.ndarray], hint: str) -> None:
