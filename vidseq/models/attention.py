@@ -14,12 +14,12 @@ that projects each frame's embedding to a `key_dim`-wide token:
 The frame mask travels with the tensors (Keras masking): every block's attention gets a mask
 that hides the padded frames as keys, so no valid frame ever attends to one, and the readout
 leaves them out. A video with no valid frame reads out zeros (never NaN); the APIs that take
-a mask refuse one (`vidseq.utils.checks.check_mask`). Every layer is registered serializable with its
-`get_config`, so the head saves and reloads with safe_mode.
+a mask refuse one (`vidseq.utils.checks.check_mask`). Every layer is registered serializable
+with its `get_config`, so the head saves and reloads with safe_mode.
 
     >>> import numpy as np
     >>> layer = FrameTokens(class_token=True)
-    >>> layer(np.zeros((2, 5, 8), "float32")).shape
+    >>> tuple(layer(np.zeros((2, 5, 8), "float32")).shape)
     (2, 6, 8)
 """
 
@@ -31,7 +31,9 @@ import_keras_quietly()  # before Keras loads: TensorFlow's start-up lines stay h
 import keras
 from keras import layers, ops
 
-READOUTS = ("mean", "token")
+from vidseq.models.config import READOUTS
+from vidseq.utils.checks import check_choice
+
 FFN_EXPANSION = 2  # the feed-forward layer's width, in multiples of key_dim: small data, small blocks
 # Weights that must not decay (`vidseq.training.fit.compile_model`): the position table and the class token.
 NO_DECAY = ("positions", "class_token")
@@ -123,8 +125,7 @@ class SequenceReadout(layers.Layer):
 
     def __init__(self, readout: str = "mean", **kwargs):
         super().__init__(**kwargs)
-        if readout not in READOUTS:
-            raise ValueError(f"Received: readout={readout!r}. Expected one of {list(READOUTS)}.")
+        check_choice("readout", readout, READOUTS)
         self.readout = readout
         self.supports_masking = True
 
@@ -158,5 +159,5 @@ def attention_encoder(x, num_layers: int, num_heads: int, key_dim: int, readout:
     return SequenceReadout(readout, name="readout")(x)
 
 
-__all__ = ["READOUTS", "NO_DECAY", "FrameTokens", "TransformerBlock", "SequenceReadout",
+__all__ = ["NO_DECAY", "FrameTokens", "TransformerBlock", "SequenceReadout",
            "attention_encoder"]

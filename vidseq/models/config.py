@@ -21,7 +21,7 @@ from vidseq.utils.options import option, set_frozen
 
 RNNS = ("gru", "lstm", "attention", None)
 RNN_POOLINGS = ("last", "mean")
-READOUTS = ("mean", "token")  # the attention head's: vidseq.models.attention.SequenceReadout
+READOUTS = ("mean", "token")  # the attention head's readouts (vidseq.models.attention.SequenceReadout)
 
 
 @dataclass(frozen=True)
