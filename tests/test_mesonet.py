@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require
 
 import model_builder
 from vidseq.cli import commands as cli
@@ -240,3 +241,22 @@ def test_pretrained_names_are_checked(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["predict", "clip.mp4", "--model", "mesonet"])
     assert "invalid choice: 'mesonet'" in capsys.readouterr().err
+
+
+def test_the_app_scores_with_a_pretrained_run(demo, mesonet_weights, tmp_path):
+    AppTest = require("streamlit.testing.v1").AppTest
+    save_dir = tmp_path / "runs"
+    run_dir = pretrained_run("mesonet-df", save_dir, num_frames=4, cache_dir=str(tmp_path / "cache"))
+    video = sorted((demo / "fake").glob("*.mp4"))[0]
+
+    def page(save_dir, data_dir):
+        from vidseq.app.streamlit_app import main
+
+        main(save_dir, data_dir)
+
+    at = AppTest.from_function(page, args=(str(save_dir), str(demo)), default_timeout=90).run()
+    assert not at.exception and at.selectbox(key="predict_run").value == "mesonet-df"
+    assert any("pretrained (mesonet-df: published weights Meso4_DF.h5)" in c.value for c in at.caption)
+    at.multiselect(key="picked").set_value([str(video)]).run()
+    assert not at.exception and not at.error
+    assert [m.value for m in at.metric] == [f"{model_builder.predict_video(video, run_dir):.3f}"]
