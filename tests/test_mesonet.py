@@ -3,6 +3,7 @@ runs from scratch and from the weights, and the pretrained run folder (predict, 
 
 import hashlib
 import json
+import shutil
 
 import cv2
 import h5py
@@ -170,6 +171,40 @@ def test_a_corrupted_copy_fails_its_sha256(mesonet_weights, tmp_path, monkeypatc
     with pytest.raises(FileNotFoundError, match="holds no Meso4_DF.h5"):
         weights_path("Meso4", "mesonet-df")
     assert hashlib.sha256(data).hexdigest() != hashlib.sha256((mesonet_weights / "Meso4_DF.h5").read_bytes()).hexdigest()
+
+
+def test_without_the_folder_the_file_comes_from_keras_cache_or_its_download(mesonet_weights, tmp_path,
+                                                                            monkeypatch):
+    """Online: keras.utils.get_file with the pinned URL and sha256 (faked here: tests never download)."""
+    monkeypatch.delenv(WEIGHTS_ENV)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    asked = []
+
+    def get_file(fname, origin, file_hash, hash_algorithm, cache_subdir):
+        asked.append((fname, origin, file_hash, hash_algorithm, cache_subdir))
+        target = tmp_path / "keras" / cache_subdir / fname
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(mesonet_weights / fname, target)
+        return str(target)
+
+    monkeypatch.setattr(keras.utils, "get_file", get_file)
+    path = weights_path("MesoInception4", "mesonet-f2f")
+    assert path == tmp_path / "keras" / "models" / "MesoInception_F2F.h5" and len(asked) == 1
+    fname, origin, digest, algorithm, _ = asked[0]
+    assert origin.startswith("https://raw.githubusercontent.com/DariusAf/MesoNet/2144d56") and origin.endswith(fname)
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest() and algorithm == "sha256"
+    assert weights_path("MesoInception4", "mesonet-f2f") == path and len(asked) == 1  # cached: not asked again
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure")  # what Keras raises for any network error
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    with pytest.raises(OSError, match=r"Could not download Meso4_DF.h5 .* set \$VIDSEQ_MESONET_WEIGHTS") as err:
+        weights_path("Meso4", "mesonet-df")
+    assert "\n" not in str(err.value)
+    path.write_bytes(path.read_bytes()[:-10])  # a damaged copy in the cache
+    with pytest.raises(ValueError, match="sha256"):
+        weights_path("MesoInception4", "mesonet-f2f")
 
 
 # --------------------------------------------------------------------------- runs
