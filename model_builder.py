@@ -1,7 +1,7 @@
 """Models, training and runs: frozen backbone -> cached (N, T, D) embeddings -> sequence head.
 
 A facade: the code lives in `vidseq`'s packages by stage: `vidseq.features` (backbones,
-embeddings and crop caches), `vidseq.models` (heads, CoAtNet, fine-tuning),
+embeddings and crop caches), `vidseq.models` (heads, CoAtNet, fine-tuning, MesoNet),
 `vidseq.training` (the run config, one recipe per model family), `vidseq.runs`
 (`train_test_classifier`, run folders, the leaderboard, scoring, explanations, search);
 every setting is a field of `vidseq.training.config.RunConfig`.
@@ -22,6 +22,7 @@ from vidseq.models.heads import build_classifier, head_name, set_feature_stats
 from vidseq.runs.explain_video import explain_video
 from vidseq.runs.folders import LABELS, dataset_name, load_classifier, run_threshold
 from vidseq.runs.leaderboard import compare_runs, compare_saved_models
+from vidseq.runs.pretrained import pretrained_run
 from vidseq.runs.scoring import classifier, evaluate, predict_video, score_video
 from vidseq.runs.search import search
 from vidseq.runs.train import train_test_classifier
@@ -32,5 +33,5 @@ __all__ = [
     "BACKBONES", "LABELS", "embed_videos", "build_classifier", "train_test_classifier",
     "compare_saved_models", "compare_runs", "load_classifier", "predict_video", "score_video", "explain_video", "evaluate", "search",
     "check_run_options", "default_cache_dir", "classifier", "run_threshold", "head_name", "set_feature_stats",
-    "dataset_name",
+    "dataset_name", "pretrained_run",
 ]

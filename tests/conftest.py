@@ -54,6 +54,24 @@ def embed(paths, num_frames=NUM_FRAMES, **kwargs):
 
 
 @pytest.fixture(scope="session")
+def mesonet_weights():
+    """The folder of MesoNet's published weights (the project's copy in shared/weights/mesonet, found
+    above the repository, or $VIDSEQ_TEST_MESONET_WEIGHTS), set as $VIDSEQ_MESONET_WEIGHTS: never downloaded."""
+    from vidseq.models.mesonet_weights import SHA256, WEIGHTS_ENV
+
+    given = os.environ.get("VIDSEQ_TEST_MESONET_WEIGHTS")
+    candidates = [Path(given)] if given else [p / "shared" / "weights" / "mesonet" for p in Path(__file__).parents]
+    folder = next((c for c in candidates if all((c / f).is_file() for f in SHA256)), None)
+    if folder is None:
+        if os.environ.get("CI"):
+            pytest.fail("MesoNet's published weights not found: set VIDSEQ_TEST_MESONET_WEIGHTS")
+        pytest.skip("MesoNet's published weights not found: set VIDSEQ_TEST_MESONET_WEIGHTS")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(WEIGHTS_ENV, str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="session")
 def video_factory(tmp_path_factory):
     """Write a tiny H.264 video and return its path: `video_factory(num_frames, **kwargs)`."""
     root = tmp_path_factory.mktemp("videos")

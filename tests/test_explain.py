@@ -31,10 +31,10 @@ def short_video(video_factory):
 # --------------------------------------------------------------------------- evidence
 
 
-@pytest.mark.parametrize("rnn", ["gru", None])
+@pytest.mark.parametrize("rnn", ["gru", None, "attention"])
 def test_occlusion_evidence_is_zero_for_frames_the_model_cannot_see(rnn):
     keras.utils.set_random_seed(0)
-    head = model_builder.build_classifier(6, 8, rnn=rnn, rnn_units=(4,), dropout=0.0)
+    head = model_builder.build_classifier(6, 8, rnn=rnn, rnn_units=(4,), dropout=0.0, num_heads=2, key_dim=8)
     features = np.random.default_rng(0).normal(size=(6, 8)).astype(np.float32)
     mask = np.array([True, True, False, True, True, False])
     evidence = explain.occlusion_evidence(head, features, mask)

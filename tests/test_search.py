@@ -152,3 +152,29 @@ def test_run_identity_ignores_where_and_how_a_run_is_computed(dataset):
     moved = {**opts, "cache_dir": "/elsewhere", "save_dir": "other", "distribution": "data_parallel", "verbose": 0}
     assert search.search_run_name(dataset, 6, "MobileNetV2", moved) == name
     assert search.search_run_name(dataset, 6, "MobileNetV2", {**opts, "seed": 7}) != name
+
+
+def test_attention_heads_search_train_reload_and_explain(dataset, cache_dir, tmp_path, capsys):
+    """A grid of attention heads from the CLI; the runs reload with safe_mode, score as they tested
+    and explain each frame; the head's options are also `vidseq train` flags."""
+    save_dir, grid = tmp_path / "runs", tmp_path / "grid.json"
+    grid.write_text(json.dumps(dict(num_frames=[4], img_model_names=[BACKBONE], options=dict(COMMON, verbose=0),
+                                    heads=[{"rnn": "attention", "num_layers": 1, "num_heads": 2, "key_dim": 8,
+                                            "readout": ["mean", "token"]}])))
+    assert cli.main(["search", str(dataset), "--grid", str(grid), "--save-dir", str(save_dir),
+                     "--cache-dir", str(cache_dir)]) == 0
+    runs = sorted(p for p in save_dir.iterdir() if p.is_dir())
+    assert len(runs) == 2 and all("_f4_attention1x8h2_" in r.name for r in runs)
+    assert {json.loads((r / "config.json").read_text())["head"] for r in runs} == {"attention1x8h2",
+                                                                                   "attention1x8h2_token"}
+    for run in runs:
+        scores = pd.read_csv(run / "scores.csv")
+        test = scores[scores.split == "test"].iloc[0]
+        assert model_builder.predict_video(test.path, run) == pytest.approx(test.score, rel=1e-4, abs=1e-6)
+        result = model_builder.explain_video(test.path, run)
+        assert result["frame_evidence"].shape == (4,) and np.any(result["frame_evidence"][result["mask"]] != 0)
+    args = cli.build_parser().parse_args(["train", str(dataset), "--rnn", "attention", "--num-layers", "3",
+                                          "--num-heads", "2", "--key-dim", "16", "--readout", "token"])
+    assert (args.rnn, args.num_layers, args.num_heads, args.key_dim, args.readout) == ("attention", 3, 2, 16, "token")
+    assert cli.main(["train", str(dataset), "--rnn", "attention", "--num-heads", "3", "--key-dim", "16"]) == 2
+    assert "--key-dim 16 with --num-heads 3" in capsys.readouterr().err

@@ -161,8 +161,10 @@ def select_run(board: pd.DataFrame, label: str, key: str) -> str:
 
 def _describe_run(config: dict) -> str:
     face = "face crops" if config.get("face_crop") else "full frames"
+    origin = (f"pretrained ({config['pretrained']}: published weights {config.get('weights_file')})"
+              if config.get("pretrained") else f"trained on {config.get('data_dir')}")
     return (f"{config.get('img_model_name')}, {config.get('num_frames')} frames ({config.get('strategy')}), "
-            f"{face}, head {config.get('head')}, trained on {config.get('data_dir')}")
+            f"{face}, head {config.get('head')}, {origin}")
 
 
 def pick_videos(data_dir: str | None) -> list[str]:

@@ -18,7 +18,7 @@ from vidseq.features.backbone_models import ImageNetUnavailable
 from vidseq.cli.flags import (FACE_FLAGS, ParserWithDefaults, add_face_flags, add_option_flags, add_scoring_face_flags,
                               face_crop_from_flags, face_flags_given, in_cli_terms, parse_pruner, parse_weights)
 from vidseq.runs.study import PRUNERS, SAMPLERS, check_search_settings
-from vidseq.training.families import model_names
+from vidseq.training.families import model_names, pretrained_models
 from vidseq.training.train_config import CALLBACK_OPTIONS
 
 # Small data: a faster learning rate than the seed's 1e-5, and larger val/test splits so
@@ -111,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="P(fake) of a video with a saved run, its label and the run's threshold")
     p.add_argument("video")
-    p.add_argument("--run", required=True, help="a run folder under saved_models/")
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument("--run", help="a run folder under saved_models/")
+    model.add_argument("--model", choices=sorted(pretrained_models()),
+                       help="a pretrained detector, no training: made into the run folder SAVE_DIR/MODEL on first use")
+    p.add_argument("--save-dir", default="saved_models", help="where --model's run folder is kept")
     p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
     add_scoring_face_flags(p)
 
@@ -342,9 +346,14 @@ def _named_run(run: str, save_dir: str) -> Path:
 
 
 def cmd_predict(args) -> int:
-    _run_folder(args.run)
+    if args.run:
+        _run_folder(args.run)
     if not Path(args.video).is_file():
         raise ValueError(f"Received: {args.video!r}, which is not a file. Expected a video file.")
+    if args.model:
+        from vidseq.runs.pretrained import pretrained_run
+
+        args.run = str(pretrained_run(args.model, args.save_dir))
     from vidseq.runs.folders import run_threshold, scoring_config
 
     scoring_config(args.run, max_faces=args.max_faces, no_face=args.no_face,

@@ -35,15 +35,15 @@ def parse_pruner(value: str) -> str | dict:
 
 
 def parse_rnn(value: str) -> str | None:
-    if value.lower() not in ("gru", "lstm", "none"):
-        raise argparse.ArgumentTypeError(f"Received: {value!r}. Expected gru, lstm or none.")
+    if value.lower() not in ("gru", "lstm", "attention", "none"):
+        raise argparse.ArgumentTypeError(f"Received: {value!r}. Expected gru, lstm, attention or none.")
     return None if value.lower() == "none" else value.lower()
 
 
 # Help-text groups of `vidseq train`'s flags, by the config class an option belongs to.
 _GROUPS = {"RunConfig": None, "DataConfig": "videos, frames and splits", "TrainConfig": "optimizer and training",
            "HeadConfig": "sequence head (backbone models)",
-           "ImageConfig": "frame classifiers (CoAtNet, --fine-tune)"}
+           "ImageConfig": "frame classifiers (CoAtNet, MesoNet, --fine-tune)"}
 _PARSERS = {"rnn": parse_rnn, "weights": parse_weights, "json": parse_json_object}  # option(type=...) names
 
 

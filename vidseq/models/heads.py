@@ -18,9 +18,10 @@ import_keras_quietly()  # before Keras loads: TensorFlow's start-up lines stay h
 import keras
 import numpy as np
 
-from vidseq.utils.checks import check_int
-from vidseq.models.config import HeadConfig
 from vidseq.data.sampling import check_num_frames
+from vidseq.models.attention import attention_encoder
+from vidseq.models.config import HeadConfig
+from vidseq.utils.checks import check_int, check_mask
 
 FEATURE_NORM = "feature_norm"  # the standardization layer's name
 
@@ -38,6 +39,10 @@ def build_classifier(
     rnn_pooling: str = "last",
     recurrent_dropout: float = 0.0,
     l2: float = 0.0,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    key_dim: int = 64,
+    readout: str = "mean",
 ) -> keras.Model:
     """A sequence head over `(num_frames, feature_dim)` embeddings -> P(fake).
 
@@ -50,7 +55,14 @@ def build_classifier(
     datasets it overfits less, as every frame's state meets the loss), dropout, then
     `dense_units` ReLU layers each followed by dropout, then `Dense(1, sigmoid)`.
     `recurrent_dropout` drops recurrent connections; `l2` penalizes every recurrent and
-    dense kernel. Plain Keras layers only: it saves and reloads with safe_mode.
+    dense kernel. Keras layers only: it saves and reloads with safe_mode.
+
+    `rnn="attention"`: a transformer encoder instead of the recurrent layers
+    (`vidseq.models.attention`): each frame projected to a `key_dim`-wide token, a learned
+    position embedding, `num_layers` pre-LayerNorm blocks of `num_heads`-head self-attention
+    (padded frames are never attended to) and a feed-forward layer, `recurrent_dropout`
+    inside them, read out as the masked mean of the frames' outputs (`readout="mean"`) or a
+    class token's (`"token"`).
 
     >>> model = build_classifier(16, 1280, rnn="gru", rnn_units=(64,), dense_units=(32,))
     >>> model.output_shape
@@ -59,7 +71,7 @@ def build_classifier(
     num_frames = check_num_frames(num_frames)
     check_int("feature_dim", feature_dim, 1)
     head = HeadConfig(rnn, rnn_units, bidirectional, batch_norm, dense_units, dropout, normalize, rnn_pooling,
-                      recurrent_dropout, l2)  # checks every setting
+                      recurrent_dropout, l2, num_layers, num_heads, key_dim, readout)  # checks every setting
     rnn_units, dense_units = head.rnn_units, head.dense_units
     regularizer = keras.regularizers.L2(l2) if l2 else None
 
@@ -71,6 +83,8 @@ def build_classifier(
         _set_normalization(norm, np.zeros(feature_dim), np.ones(feature_dim), 0)
     if rnn is None:
         x = keras.layers.GlobalAveragePooling1D(name="masked_mean")(x)
+    elif rnn == "attention":
+        x = attention_encoder(x, num_layers, num_heads, key_dim, readout, recurrent_dropout, l2)
     else:
         layer_type = keras.layers.GRU if rnn == "gru" else keras.layers.LSTM
         for i, units in enumerate(rnn_units):
@@ -92,7 +106,7 @@ def build_classifier(
 
 def set_feature_stats(model: keras.Model, features: np.ndarray, mask: np.ndarray) -> None:
     """Fill the head's feature standardization with the mean and variance of the valid frames."""
-    valid = features[mask]
+    valid = features[check_mask(mask)]
     _set_normalization(model.get_layer(FEATURE_NORM), valid.mean(axis=0), valid.var(axis=0), len(valid))
 
 
@@ -102,10 +116,11 @@ def _set_normalization(layer, mean: np.ndarray, variance: np.ndarray, count: int
 
 
 def head_name(rnn, rnn_units=(256, 256), bidirectional=False, batch_norm=False, dense_units=(), normalize=True,
-              rnn_pooling="last", recurrent_dropout=0.0, l2=0.0) -> str:
-    """A short name saying what the head is, e.g. "bigru256x256_bn_fc64" or "gru64_avg"."""
+              rnn_pooling="last", recurrent_dropout=0.0, l2=0.0, **attention) -> str:
+    """A short name saying what the head is, e.g. "bigru256x256_bn_fc64", "gru64_avg" or "attention2x64h4"
+    (`attention`: num_layers, num_heads, key_dim, readout)."""
     return HeadConfig(rnn, rnn_units, bidirectional, batch_norm, dense_units, normalize=normalize,
-                      rnn_pooling=rnn_pooling, recurrent_dropout=recurrent_dropout, l2=l2).name
+                      rnn_pooling=rnn_pooling, recurrent_dropout=recurrent_dropout, l2=l2, **attention).name
 
 
 __all__ = ["build_classifier", "set_feature_stats", "head_name", "FEATURE_NORM"]

@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from vidseq.models.frame_scores import video_scores
+from vidseq.utils.checks import check_mask
 
 
 # --------------------------------------------------------------------------- evidence
@@ -36,14 +37,14 @@ from vidseq.models.frame_scores import video_scores
 def occlusion_evidence(head, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """`(T,)` signed evidence of each frame of one video for a sequence head over `(T, D)`
     `features`: P(fake) with all valid frames minus P(fake) with that frame masked out.
-    Frames with `mask` False get 0. One call of the head on a `(valid + 1, T, D)` batch."""
+    Frames with `mask` False get 0; a mask without any True is refused. One call of the head on
+    a `(valid + 1, T, D)` batch."""
     import keras
 
-    features = np.asarray(features, np.float32) * np.asarray(mask, bool)[:, None]
+    mask = check_mask(mask)
+    features = np.asarray(features, np.float32) * mask[:, None]
     valid = np.flatnonzero(mask)
     evidence = np.zeros(len(features), np.float32)
-    if not len(valid):
-        return evidence
     batch = np.repeat(features[None], len(valid) + 1, axis=0)
     for row, t in enumerate(valid, start=1):
         batch[row, t] = 0.0  # an all-zero row is what the head's Masking skips

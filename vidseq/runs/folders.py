@@ -54,20 +54,30 @@ def save_run(videos: RunVideos, fitted: Fitted, metrics: dict) -> tuple[Path, pd
     name = config.run_name or (f"{dataset}_{config.img_model_name}_f{config.num_frames}_{model.name}_"
                                f"{time.strftime('%Y%m%d-%H%M%S')}")
     run_dir = new_run_dir(config.save_dir, name)
-    import keras  # loaded already: the model is a Keras model
-
-    entries = dict(
-        data_dir=str(Path(videos.data_dir).resolve()), dataset=dataset, num_frames=config.num_frames,
-        params=int(model.count_params()), cache_dir=str(videos.cache_dir.resolve()),
-        created=time.strftime("%Y-%m-%dT%H:%M:%S"),
-        versions=dict(vidseq=__version__, keras=keras.__version__, backend=keras.backend.backend()),
-        **config.to_json(), **fitted.recorded,
-    )
+    entries = run_entries(config, model, fitted.recorded, data_dir=str(Path(videos.data_dir).resolve()),
+                          dataset=dataset)
     table = pd.concat([videos.videos.loc[videos.used[s], ["path", "split", "label"]].assign(score=fitted.scores[s])
                        for s in fitted.scores], ignore_index=True)
     _plot_frames(videos, table, run_dir / "frames.png")
     _save(run_dir, model, entries, metrics, history, videos.videos, table)
     return run_dir, table
+
+
+def run_entries(config: RunConfig, model, recorded: dict, **where: str | None) -> dict:
+    """config.json's entries: `where` the run's data came from (`data_dir`, `dataset`), the
+    settings, the model's size, the versions that made it, and what its build `recorded`."""
+    import keras  # loaded already: the model is a Keras model
+
+    return dict(**where, num_frames=config.num_frames, params=int(model.count_params()),
+                cache_dir=str(config.cache_path.resolve()), created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                versions=dict(vidseq=__version__, keras=keras.__version__, backend=keras.backend.backend()),
+                **config.to_json(), **recorded)
+
+
+def save_model(run_dir: Path, model) -> None:
+    """`run_dir/model.keras`, written atomically."""
+    with atomic_path(run_dir / "model.keras") as tmp:
+        model.save(tmp)
 
 
 def _plot_frames(videos: RunVideos, table: pd.DataFrame, path: Path) -> None:
@@ -108,8 +118,7 @@ def new_run_dir(save_dir: str | os.PathLike, run_name: str) -> Path:
 
 def _save(run_dir: Path, model, config: dict, metrics: dict, history: pd.DataFrame, videos: pd.DataFrame,
           scores: pd.DataFrame) -> None:
-    with atomic_path(run_dir / "model.keras") as tmp:
-        model.save(tmp)
+    save_model(run_dir, model)
     write_json(run_dir / "config.json", config)
     write_text(run_dir / "history.csv", history.to_csv(index=False))
     table = videos.assign(identities=videos.identities.map("|".join))[["path", "label", "identities", "group", "split",
@@ -210,5 +219,5 @@ def run_threshold(run_dir: str | os.PathLike) -> float:
     return 0.5
 
 
-__all__ = ["LABELS", "save_run", "dataset_name", "file_safe", "new_run_dir", "read_config", "run_config",
-           "scoring_config", "load_classifier", "run_threshold", "read_scores"]
+__all__ = ["LABELS", "save_run", "run_entries", "save_model", "dataset_name", "file_safe", "new_run_dir", "read_config",
+           "run_config", "scoring_config", "load_classifier", "run_threshold", "read_scores"]

@@ -67,6 +67,12 @@ def train_test_classifier(
     (default 0.05): how far a split's or fold's shares of real and of kept fake videos may stray
     from its size (`vidseq.data.splits`).
 
+    `img_model_name="Meso4"` or `"MesoInception4"` trains MesoNet (Afchar et al. 2018) the same
+    way on 256 px face crops, from scratch (`weights=None`) or from its published weights
+    (`weights="mesonet-df"` or `"mesonet-f2f"`, fetched and sha256-checked; their P(real)
+    turned into P(fake)), `vidseq.runs.pretrained.pretrained_run` saves them untrained as a
+    run folder. Its options: {mesonet_options}. See docs/models.md.
+
     `distribution="data_parallel"` trains on every local device with
     `keras.distribution.DataParallel` (JAX backend; `batch_size` a multiple of the device count).
 
@@ -108,6 +114,7 @@ train_test_classifier.__doc__ = train_test_classifier.__doc__.format(
     run_options=", ".join(f"`{k}`" for k in family_options(FAMILIES["sequence"])
                           if k not in {f.name for f in dataclasses.fields(HeadConfig)}),
     image_options=_with_defaults(FAMILIES["coatnet"]), finetune_options=_with_defaults(FAMILIES["finetune"]),
+    mesonet_options=_with_defaults(FAMILIES["mesonet"]),
 )
 
 

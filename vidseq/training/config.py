@@ -6,7 +6,7 @@ fields). Each stage declares its own section: `DataConfig` (vidseq.data.config),
 `HeadConfig` / `ImageConfig` (vidseq.models.config), `TrainConfig`
 (vidseq.training.train_config). The model family (`RunConfig.family`, an entry of
 `vidseq.training.families.FAMILIES`: sequence heads on a frozen backbone's cached
-embeddings, CoAtNet, a fine-tuned backbone) says which model section a run carries and
+embeddings, CoAtNet, a fine-tuned backbone, MesoNet) says which model section a run carries and
 its own defaults. A new option is one field in its section plus the line that uses it. `config.json` holds `to_json()`'s entries (plus what the run measured);
 `from_json` reads them back, also from folders saved by earlier versions.
 
@@ -42,9 +42,11 @@ class RunConfig:
     """Every setting of one run (`train_test_classifier`): build it with `from_options`."""
 
     num_frames: int = option(64, "frames sampled per video (1-1024)", type=int)
-    img_model_name: str = option("MobileNetV2", "a frozen backbone or CoAtNet-0 ... CoAtNet-4", flag="--model")
+    img_model_name: str = option("MobileNetV2", "a frozen backbone, CoAtNet-0 ... CoAtNet-4, Meso4 or MesoInception4",
+                                 flag="--model")
     weights: Any = option("imagenet", "imagenet | random | auto | none | PATH to a weights file | a --fine-tune run "
-                                      "folder (CoAtNet: none or PATH)", type="weights")
+                                      "folder (CoAtNet: none or PATH; MesoNet: none, mesonet-df, mesonet-f2f or PATH)",
+                          type="weights")
     seed: int = option(42, "split, sampling and training seed", type=int)
     fine_tune: bool = option(False, "train the backbone (--model) as a frame classifier on face crops; its run "
                                     "folder can then be given as --weights to embed with the fine-tuned backbone",
@@ -71,6 +73,7 @@ class RunConfig:
             if (getattr(self, section) is None) == (family.section is kind):
                 raise ValueError(f"Received: {section}={getattr(self, section)!r} for a {family.name} run. Expected "
                                  f"a {family.section.__name__} section only.")
+        family.check_config(self)
         if self.run_name is not None and not re.fullmatch(r"[\w.+-]+", str(self.run_name)):
             raise ValueError(f"Received: run_name={self.run_name!r}. Expected letters, digits and . _ + - only.")
 

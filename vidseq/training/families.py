@@ -13,6 +13,8 @@ what config.json records of it; a sequence head's is `vidseq.models.heads.build_
 
     >>> family_for("CoAtNet-0").name, family_for("MobileNetV2").name, family_for("MobileNetV2", True).name
     ('coatnet', 'sequence', 'finetune')
+    >>> family_for("meso4").name, pretrained_models()["mesonet-df"][1:]
+    ('mesonet', ('Meso4', 'mesonet-df'))
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any, Callable, Mapping
 from vidseq.features.backbones import BACKBONES, check_weights
 from vidseq.models.coatnet_variants import COATNET_NAMES
 from vidseq.models.config import HeadConfig, ImageConfig
+from vidseq.models.mesonet_weights import MESONET_NAMES, PRETRAINED, check_image_size_for, check_mesonet_weights
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class Family:
     input_size: str = "backbone"  # the images it sees: "backbone" (its input size) or "image_size" (an option)
     head_name: Callable[[Mapping[str, Any]], str] = lambda options: ""  # a run's "head" from its options
     check_weights: Callable[[Any, str], None] = check_weights  # ValueError unless its runs can start from `weights`
+    check_config: Callable[[Any], None] = lambda config: None  # checks across a run's options (its RunConfig)
+    pretrained: Mapping[str, tuple[str, Any]] = field(default_factory=dict)  # ready-made: name -> (model, weights)
 
     @property
     def frame_classifier(self) -> bool:
@@ -102,6 +107,11 @@ def family_only_options() -> set[str]:
     return {name for f in FAMILIES.values() for name in f.options}
 
 
+def pretrained_models() -> dict[str, tuple[Family, str, Any]]:
+    """Every ready-made model the families offer: name -> (family, model name, weights)."""
+    return {name: (f, model, weights) for f in FAMILIES.values() for name, (model, weights) in f.pretrained.items()}
+
+
 def _weights_file_or_none(weights: Any, name: str) -> None:
     """Models without pretrained weights offline (CoAtNet) start from scratch or from a weights file."""
     if weights is not None and not (isinstance(weights, (str, os.PathLike)) and Path(weights).is_file()):
@@ -137,4 +147,15 @@ register_family(Family(
                   fine_tune=True, dropout=0.2),
     options=("fine_tune", "augment", "video_score", "dropout", "trainable_layers", "fine_tune_learning_rate"),
     head_name=lambda options: "finetune",
+))
+# MesoNet trains from scratch as its paper (Adam at 1e-3), or starts from its published weights.
+register_family(Family(
+    "mesonet", "MesoNet", MESONET_NAMES, ImageConfig, builder="vidseq.models.mesonet:build_for_run",
+    recipe="vidseq.training.frames", input_size="image_size",
+    defaults=dict(weights=None, image_size=256, epochs=30, batch_size=32, learning_rate=1e-3, patience=5,
+                  face_crop=True),
+    options=("image_size", "augment", "video_score"),
+    head_name=lambda options: f"{options['image_size']}px", check_weights=check_mesonet_weights,
+    check_config=lambda config: check_image_size_for(config.weights, config.img_model_name, config.image.image_size),
+    pretrained=PRETRAINED,
 ))

@@ -13,6 +13,7 @@ import_keras_quietly()  # TensorFlow's start-up lines stay out of the terminal a
 import keras
 import numpy as np
 
+from vidseq.models.attention import NO_DECAY
 from vidseq.training.config import RunConfig
 from vidseq.training.train_config import TrainConfig, sgd_momentum
 
@@ -31,8 +32,8 @@ def compile_model(model: keras.Model, train: TrainConfig, steps_per_epoch: int) 
             }[train.optimizer]
     # AdamW insists on a float; the others take None for "no decay".
     optimizer = kind(rate, weight_decay=train.weight_decay or (0.0 if train.optimizer == "adamw" else None))
-    if train.weight_decay:  # decay weights, not the scales and shifts of norms, biases or position tables
-        optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias", "relative_bias_table"])
+    if train.weight_decay:  # decay weights, not the scales and shifts of norms, biases, position tables or tokens
+        optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias", "relative_bias_table", *NO_DECAY])
     model.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(label_smoothing=train.label_smoothing),
                   metrics=["accuracy", keras.metrics.AUC(name="auc")])
 

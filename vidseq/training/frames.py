@@ -1,6 +1,6 @@
 """The frame-classifier recipe: frames -> face crops on disk -> an image classifier -> frame
-scores -> video scores. CoAtNet trains from scratch in one fit; a fine-tuned backbone
-(`Family.fit_in_phases`) first trains its new head alone, then the backbone.
+scores -> video scores. CoAtNet and MesoNet train in one fit (from scratch or from weights); a
+fine-tuned backbone (`Family.fit_in_phases`) first trains its new head alone, then the backbone.
 
     >>> from vidseq.training.config import RunConfig
     >>> from vidseq.training.videos import RunVideos
@@ -37,23 +37,25 @@ def fit(videos: RunVideos, config: RunConfig) -> Fitted:
     """Crop (cached), train on the training videos' frames, score validation and test videos."""
     family, train = config.family, config.train
     check_augment_available(config.image.augment, config.img_model_name)  # before any cropping
-    files, errors, no_face = cache_crops(videos.videos.path, config.num_frames, config.input_size[0], videos.face,
-                                         videos.cache_dir, config.data.strategy, config.seed,
-                                         quiet=not config.verbose, on_truncated=config.data.on_truncated)
-    rows = videos.drop_unusable(np.array([f is not None for f in files]), errors, no_face)
     keras.utils.set_random_seed(config.seed)
     devices = check_distribution(train.distribution, train.batch_size)
-    sets = {
-        split: FrameDataset([files[i] for i in np.flatnonzero(r)], videos.labels[r], train.batch_size,
-                            shuffle=split == "train", augment=split == "train" and bool(config.image.augment),
-                            seed=config.seed, class_weight=class_weight(videos.labels[r]) if split == "train" else None,
-                            pad_to=devices, workers=2)
-        for split, r in rows.items()
-    }
-    callbacks = build_callbacks(train, progress=config.verbose == 1)
     scores, frame_scores = {}, {}
     with distribution_scope(train.distribution):
+        # Built first: weights to download, or a weights file that does not fit, fail before any video is read.
         model, recorded = family.build()(config.img_model_name, config.weights, config.image)
+        files, errors, no_face = cache_crops(videos.videos.path, config.num_frames, config.input_size[0], videos.face,
+                                             videos.cache_dir, config.data.strategy, config.seed,
+                                             quiet=not config.verbose, on_truncated=config.data.on_truncated)
+        rows = videos.drop_unusable(np.array([f is not None for f in files]), errors, no_face)
+        sets = {
+            split: FrameDataset([files[i] for i in np.flatnonzero(r)], videos.labels[r], train.batch_size,
+                                shuffle=split == "train", augment=split == "train" and bool(config.image.augment),
+                                seed=config.seed,
+                                class_weight=class_weight(videos.labels[r]) if split == "train" else None,
+                                pad_to=devices, workers=2)
+            for split, r in rows.items()
+        }
+        callbacks = build_callbacks(train, progress=config.verbose == 1)
         started = time.time()
         if family.fit_in_phases:
             history = fit_phases(model, sets["train"], sets["val"], config,
@@ -68,9 +70,13 @@ def fit(videos: RunVideos, config: RunConfig) -> Fitted:
             frames = sets[split]
             per_frame, scores[split] = score_frames(model, frames, config.image.video_score)
             frame_scores[split] = (frames.labels[frames.video_ids], per_frame)
-    recorded = dict(img_model_name=config.img_model_name, input_size=list(config.input_size), head=model.name,
-                    **recorded)
-    return Fitted(model, scores, history, train_seconds, int(rows["train"].sum()), recorded, frame_scores)
+    return Fitted(model, scores, history, train_seconds, int(rows["train"].sum()), describe(config, model, recorded),
+                  frame_scores)
+
+
+def describe(config: RunConfig, model: keras.Model, built: dict) -> dict:
+    """What config.json records of a frame classifier beyond its options (`built`: its builder's entries)."""
+    return dict(img_model_name=config.img_model_name, input_size=list(config.input_size), head=model.name, **built)
 
 
 def fit_phases(model: keras.Model, train, val, config: RunConfig, compile: Callable[[keras.Model, TrainConfig], None],
@@ -117,4 +123,4 @@ def score(config: RunConfig, paths: list[str], model: keras.Model, track: int = 
     return scores, errors, frame_scores
 
 
-__all__ = ["fit", "fit_phases", "score"]
+__all__ = ["fit", "fit_phases", "score", "describe"]

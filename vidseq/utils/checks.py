@@ -44,3 +44,13 @@ def int_tuple(name: str, values: object) -> tuple[int, ...]:
     if is_int(values):
         values = (values,)
     return tuple(check_int(name, v, 1) for v in values)
+
+
+def check_mask(mask: object) -> np.ndarray:
+    """A frame mask `(T,)` or `(N, T)` as bool, or a ValueError when a video in it has no valid frame."""
+    mask = np.asarray(mask, bool)
+    empty = np.flatnonzero(~mask.reshape(-1, mask.shape[-1] if mask.ndim else 1).any(axis=-1))
+    if len(empty):
+        raise ValueError(f"Received: a frame mask with no valid frame (video {int(empty[0])}). Expected at least one "
+                         "True per video: a video without frames is skipped, never scored.")
+    return mask
