@@ -17,7 +17,7 @@ from vidseq.features.backbones import BACKBONES
 from vidseq.features.backbone_models import ImageNetUnavailable
 from vidseq.cli.flags import (ParserWithDefaults, add_face_flags, add_option_flags, face_crop_from_flags,
                               in_cli_terms, parse_weights)
-from vidseq.training.families import model_names
+from vidseq.training.families import family_for
 from vidseq.training.train_config import CALLBACK_OPTIONS
 
 # Small data: a faster learning rate than the seed's 1e-5, and larger val/test splits so
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("extract", help="embed every video of a dataset into the cache")
     p.add_argument("data_dir")
     add_option_flags(p, ("num_frames", "img_model_name", "weights", "strategy", "seed", "cache_dir", "face_crop",
-                         "embed_batch_size", "compression"), suppress=False,
+                         "embed_batch_size", "feature_dtype", "compression"), suppress=False,
                      img_model_name=dict(choices=sorted(BACKBONES), help="frozen image backbone"),
                      embed_batch_size=dict(flags=("--batch-size", "--embed-batch-size")))
     add_face_flags(p)
@@ -166,17 +166,19 @@ def _run_folder(run_dir: str, needs: str = "config.json") -> Path:
 
 def cmd_extract(args) -> int:
     videos = _discover(args.data_dir, args.compression, args.num_frames)
+    from vidseq.features.backbones import BACKBONES
+    from vidseq.features.extract import cache_embeddings
     from vidseq.utils.cache import default_cache_dir
-    from vidseq.features.extract import embed_videos
 
-    features, mask = embed_videos(
-        videos.path, args.num_frames, args.img_model_name, args.weights,
-        args.cache_dir or default_cache_dir(), face_crop_from_flags(args), batch_size=args.embed_batch_size,
-        on_error="skip", strategy=args.strategy, seed=args.seed, engine=args.engine, ray_workers=args.workers,
-        ray_address=args.address,
+    cache_dir = args.cache_dir or default_cache_dir()
+    files, errors, _ = cache_embeddings(
+        videos.path, args.num_frames, args.img_model_name, args.weights, cache_dir, face_crop_from_flags(args),
+        batch_size=args.embed_batch_size, on_error="skip", strategy=args.strategy, seed=args.seed,
+        engine=args.engine, ray_workers=args.workers, ray_address=args.address, feature_dtype=args.feature_dtype,
     )
-    skipped = int((~mask.any(axis=1)).sum())
-    print(f"Embedded {len(videos) - skipped} of {len(videos)} videos: features {features.shape}; skipped {skipped}.")
+    shape = (args.num_frames, BACKBONES[args.img_model_name].feature_dim)
+    print(f"Embedded {len(files) - len(errors)} of {len(files)} videos into {cache_dir}: features {shape} "
+          f"{args.feature_dtype} per video; skipped {len(errors)}.")
     return 0
 
 
@@ -192,9 +194,7 @@ def cmd_train(args) -> int:
             options[name] = tuple(options[name])
     if "face_crop" in given or any(v is not None for v in (args.face_margin, args.no_face, args.max_faces)):
         options["face_crop"] = face_crop_from_flags(args)
-    name = options["img_model_name"]
-    if name.lower() not in (n.lower() for n in model_names()):
-        raise ValueError(f"Received: --model {name}. Expected one of {model_names()}.")
+    family_for(options["img_model_name"], options.get("fine_tune", False))  # a bad --model fails before TensorFlow
     _discover(args.data_dir, options.get("compression"), options["num_frames"])
     if args.like:
         changed = {k: v for k, v in given.items() if like.get(k) != v}
