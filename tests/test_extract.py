@@ -13,7 +13,7 @@ import pytest
 import model_builder
 import util
 from conftest import BACKBONE, embed
-from vidseq.features import backbones
+from vidseq.features import backbone_models, backbones
 from vidseq.features import extract
 from vidseq.features import ray_engine
 from vidseq.data import sampling
@@ -34,7 +34,7 @@ def test_warm_call_neither_decodes_nor_builds(good_paths, cache_dir, monkeypatch
     def forbidden(*args, **kwargs):
         raise AssertionError("a warm call must not decode or build")
 
-    monkeypatch.setattr(backbones, "build_backbone", forbidden)
+    monkeypatch.setattr(backbone_models, "build_backbone", forbidden)
     monkeypatch.setattr(sampling, "grab_frames", forbidden)  # every decode goes through it
     monkeypatch.setattr(extract, "read_frames_and_face", forbidden)
     warm, warm_mask = embed(good_paths, cache_dir=cache_dir)
@@ -87,7 +87,7 @@ def test_sigkill_mid_extraction_resumes(tmp_path, good_paths, monkeypatch):
     cache = tmp_path / "cache"
     script = (
         "import sys, model_builder\n"
-        "from vidseq import extract\n"
+        "from vidseq.features import extract\n"
         "real_read = extract.read_frames_and_face\n"
         "def slow_read(*a, **k):\n"
         "    import time; time.sleep(0.7); return real_read(*a, **k)\n"

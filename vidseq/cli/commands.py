@@ -172,7 +172,7 @@ def cmd_extract(args) -> int:
 
     cache_dir = args.cache_dir or default_cache_dir()
     files, errors, _ = cache_embeddings(
-        videos.path, args.num_frames, args.img_model_name, args.weights, cache_dir, face_crop_from_flags(args),
+        videos.path, args.num_frames, args.img_model_name, args.weights, cache_dir, face_crop=face_crop_from_flags(args),
         batch_size=args.embed_batch_size, on_error="skip", strategy=args.strategy, seed=args.seed,
         engine=args.engine, ray_workers=args.workers, ray_address=args.address, feature_dtype=args.feature_dtype,
     )

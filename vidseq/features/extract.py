@@ -83,68 +83,48 @@ def embed_videos(
     return features, mask
 
 
-def cache_embeddings(
-    paths: Sequence[str | os.PathLike],
-    num_frames: int,
-    img_model_name: str = "MobileNetV2",
-    weights: Any = "imagenet",
-    cache_dir: str | os.PathLike | None = None,
-    face_crop: bool | FaceCrop = False,
-    batch_size: int = 32,
-    on_error: str = "raise",
-    strategy: str = "uniform",
-    seed: int | None = None,
-    workers: int = 2,
-    engine: str = "local",
-    ray_workers: int | None = None,
-    ray_address: str | None = None,
-    feature_dtype: str = "float32",
-    quiet: bool = False,
-    track: int = 0,
-    on_truncated: str = "raise",
-) -> tuple[list[Path | None], dict[str, str], list[str]]:
-    """Fill the cache with each video's embeddings (`embed_videos`' settings; `cache_dir` None:
-    the default cache) without returning them: `(entry file per video, None where skipped;
-    {path: error} of skipped videos; paths where no face was found)`. Memory holds a few
-    videos' frames, never the dataset's features: read an entry back with
-    `vidseq.features.store.load_entry`. `track`: which face track to crop
-    (`vidseq.data.sampling.read_frames`); a video without it is skipped.
+def cache_embeddings(paths: Sequence[str | os.PathLike], num_frames: int, img_model_name: str = "MobileNetV2",
+                     weights: Any = "imagenet", cache_dir: str | os.PathLike | None = None,
+                     **options: Any) -> tuple[list[Path | None], dict[str, str], list[str]]:
+    """Fill the cache with each video's embeddings without returning them: `(entry file per
+    video, None where skipped; {path: error} of skipped videos; paths where no face was found)`.
+
+    `options`: `embed_videos`' other keywords (`face_crop`, `batch_size`, `on_error`,
+    `strategy`, `seed`, `workers`, `engine`, `ray_workers`, `ray_address`, `feature_dtype`),
+    `quiet` (no progress bar), `track` (which face track to crop, `vidseq.data.sampling.read_frames`;
+    a video without it is skipped) and `on_truncated`. `cache_dir` None: the default cache.
+    Memory holds a few videos' frames, never the dataset's features; a cached video is not
+    read (its entry's header says it is complete). Read an entry back with
+    `vidseq.features.store.load_entry`.
 
     >>> files, errors, no_face = cache_embeddings(["data/demo/real/real_000.mp4"], 16,
     ...                                           weights="random")  # doctest: +SKIP
     """
-    embedder, paths = _prepare(paths, num_frames, img_model_name, weights, cache_dir or default_cache_dir(),
-                               face_crop, batch_size, on_error, strategy, seed, workers, engine, ray_address, track,
-                               on_truncated, feature_dtype)
+    embedder, _, filled, errors, no_face = _embedding(paths, num_frames, img_model_name, weights,
+                                                      cache_dir or default_cache_dir(), **options)
     files: list[Path | None] = [None] * len(paths)
-    errors: dict[str, str] = {}
-    no_face: list[str] = []
-    for i, key, _ in _fill(embedder, paths, on_error, workers, quiet, engine, ray_workers, ray_address, errors,
-                           no_face):
+    for i, key, _ in filled:
         files[i] = embedder.cache.entry_file(key)
     return files, errors, no_face
 
 
-def embed_with_skips(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error, strategy,
-                     seed, workers, quiet=False, engine="local", ray_workers=None, ray_address=None, track=0,
-                     on_truncated="raise", feature_dtype="float32"):
-    """`embed_videos`, also returning `{path: error}` of skipped videos and the paths where no face was found.
-    `track`: which face track to crop (`vidseq.data.sampling.read_frames`); a video without it is skipped."""
-    embedder, paths = _prepare(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error,
-                               strategy, seed, workers, engine, ray_address, track, on_truncated, feature_dtype)
+def embed_with_skips(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray, dict[str, str], list[str]]:
+    """`embed_videos` (same arguments, in its order), also returning `{path: error}` of skipped
+    videos and the paths where no face was found. Also takes `quiet`, `track` and `on_truncated`
+    (`cache_embeddings`)."""
+    embedder, paths, filled, errors, no_face = _embedding(*args, **kwargs)
     features = np.zeros((len(paths), embedder.num_frames, embedder.spec.feature_dim), np.float32)
     mask = np.zeros((len(paths), embedder.num_frames), bool)
-    errors: dict[str, str] = {}
-    no_face: list[str] = []
-    for i, key, computed in _fill(embedder, paths, on_error, workers, quiet, engine, ray_workers, ray_address, errors,
-                                  no_face):
+    for i, key, computed in filled:
         features[i], mask[i] = computed if computed is not None else load_entry(embedder.cache.entry_file(key))
     return features, mask, errors, no_face
 
 
-def _prepare(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error, strategy, seed,
-             workers, engine, ray_address, track, on_truncated, feature_dtype):
-    """`(the _Embedder of these settings, paths as strings)`, every argument checked first."""
+def _embedding(paths, num_frames, img_model_name, weights, cache_dir, face_crop=False, batch_size=32, on_error="raise",
+               strategy="uniform", seed=None, workers=2, engine="local", ray_workers=None, ray_address=None,
+               feature_dtype="float32", quiet=False, track=0, on_truncated="raise"):
+    """Every argument checked, then `(the _Embedder, the paths as strings, the generator `_fill` of
+    them, the {path: error} of skipped videos and the list of faceless ones, filled as it goes)`."""
     if engine not in ENGINES:
         raise ValueError(f"Received: engine={engine!r}. Expected one of {ENGINES}.")
     if on_error not in ("raise", "skip"):
@@ -161,7 +141,11 @@ def _prepare(paths, num_frames, img_model_name, weights, cache_dir, face_crop, b
         ray_engine.check_address(ray_address)
     embedder = _Embedder(img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track,
                          on_truncated, feature_dtype)
-    return embedder, [str(p) for p in paths]
+    paths = [str(p) for p in paths]
+    errors: dict[str, str] = {}
+    no_face: list[str] = []
+    filled = _fill(embedder, paths, on_error, workers, quiet, engine, ray_workers, ray_address, errors, no_face)
+    return embedder, paths, filled, errors, no_face
 
 
 def _fill(embedder: _Embedder, paths: list[str], on_error: str, workers: int, quiet: bool, engine: str,

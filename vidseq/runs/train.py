@@ -85,7 +85,8 @@ def train_test_classifier(
     """
     config = RunConfig.from_options(num_frames, img_model_name, **options)
     videos = RunVideos(data_dir, config)  # a bad data_dir fails here, before any folder is made
-    videos.say(f"Image Model: {config.img_model_name}, Image Size: {config.input_size}")
+    videos.say(f"Image Model: {config.img_model_name}, Image Size: {config.input_size}" if config.input_size
+               else f"Features: {config.img_model_name} (computed elsewhere)")
     fitted = config.family.trainer().fit(videos, config)
     metrics = {split: binary_metrics(videos.labels[videos.used[split]], scores)
                for split, scores in fitted.scores.items()}
