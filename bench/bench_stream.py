@@ -9,16 +9,19 @@ process, the two paths alternating:
   in memory  the baseline: the same split, head, statistics and training settings, the way the
              recipe trained before streaming: every video's features in one (N, T, D) array,
              `model.fit` on arrays, one predict over val and test.
-Per run: peak RSS of the process (VmHWM, TensorFlow's own ~0.5-1 GB included) and the
-median time of epochs 2.. (epoch 1 traces the step) as training videos/s; an epoch includes
-its validation. Head: GRU(64), batch 32, 3 epochs, no early stopping.
+Per run: peak RSS of the process (VmHWM, TensorFlow's own ~0.5-1 GB included), the median
+time of epochs 2.. (epoch 1 traces the step) as training videos/s, an epoch including its
+validation, and the median CPU time of those epochs (all the process's threads: the work
+an epoch costs, which other jobs on a shared machine disturb less than its wall time).
+Head: GRU(64) (`--rnn-units`), batch 32, 4 epochs, no early stopping.
 
 `--agreement` instead trains the demo's two heads on the demo's cached embeddings (run
 `vidseq demo` first; `--data-dir`, `--cache-dir` as there) both ways on the same split with
 training seeds 0..4, and reports val/test AUC of each: the streamed path's difference to the
 in-memory path next to the spread between seeds (training noise).
 
-    python bench/bench_stream.py [--sizes 500 2000 8000] [--in-memory-max 8000] [--root DIR] [--dtype float16]
+    python bench/bench_stream.py [--sizes 500 2000 8000] [--in-memory-max 8000] [--rounds 2] [--root DIR]
+                                 [--dtype float16] [--rnn-units 256 256]
     python bench/bench_stream.py --agreement --data-dir data/demo [--cache-dir ~/.cache/vidseq]
 """
 
@@ -39,7 +42,7 @@ import numpy as np
 from clips import table
 
 FRAMES, DIM, SET = 64, 1280, "bench"
-HEAD = dict(rnn_units=(64,), batch_size=32, epochs=3, early_stopping=False, learning_rate=1e-3)
+HEAD = dict(batch_size=32, epochs=4, early_stopping=False, learning_rate=1e-3)
 
 
 def write_pool(root: Path, n: int, dtype: str) -> list[Path]:
@@ -86,11 +89,12 @@ import keras
 from bench_stream import in_memory_fit
 
 class EpochTimes(keras.callbacks.Callback):
-    seconds = []
+    seconds, cpu = [], []
     def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.started)
+        self.cpu.append(time.process_time() - self.cpu_started)
 
 args, mode = json.loads(sys.argv[1]), sys.argv[2]
 options = dict(args["options"], callbacks=[EpochTimes()])
@@ -103,7 +107,7 @@ else:
     config = RunConfig.from_options(args["frames"], args["model"], **options)
     in_memory_fit(RunVideos(args["data"], config), config)
 hwm = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) * 1024
-print("RESULT " + json.dumps(dict(peak=hwm, epochs=EpochTimes.seconds)))
+print("RESULT " + json.dumps(dict(peak=hwm, epochs=EpochTimes.seconds, cpu=EpochTimes.cpu)))
 """
 
 
@@ -158,8 +162,8 @@ def training_videos(data: Path) -> int:
     return int((split_videos(discover_videos(data), seed=42).split == "train").sum())
 
 
-def run(mode: str, data: Path, cache: Path, save: Path, dtype: str) -> dict:
-    options = dict(HEAD, weights=None, cache_dir=str(cache), save_dir=str(save), verbose=0)
+def run(mode: str, data: Path, cache: Path, save: Path, dtype: str, rnn_units: tuple) -> dict:
+    options = dict(HEAD, rnn_units=rnn_units, weights=None, cache_dir=str(cache), save_dir=str(save), verbose=0)
     args = json.dumps(dict(data=str(data), frames=FRAMES, model=f"features:{SET}-{dtype}", options=options))
     done = subprocess.run([sys.executable, "-c", CHILD, args, mode, str(Path(__file__).parent)],
                           capture_output=True, text=True, check=False)
@@ -212,10 +216,12 @@ def main():
     parser.add_argument("--in-memory-max", type=int, default=8000, help="largest size the baseline runs at")
     parser.add_argument("--root", default=None, help="where pool, cache and runs go (default: a temp dir)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16"])
+    parser.add_argument("--rnn-units", type=int, nargs="+", default=[64], help="the GRU head's layers")
     parser.add_argument("--agreement", action="store_true")
     parser.add_argument("--data-dir", default="data/demo")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each path per size (peak: the highest)")
     args = parser.parse_args()
     if args.agreement:
         agreement(args.data_dir, args.cache_dir, range(args.seeds))
@@ -226,25 +232,31 @@ def main():
     for k, n in enumerate(args.sizes):
         data = dataset_of(root, paths, n)
         modes = ["streamed", "in memory"] if n <= args.in_memory_max else ["streamed"]
-        results = {}
-        for mode in modes if k % 2 == 0 else modes[::-1]:
-            results[mode] = run(mode, data, root / "cache", root / "runs", args.dtype)
-            print(f"{n} videos, {mode}: {results[mode]}", flush=True)
+        results = {mode: dict(peak=0, epochs=[], cpu=[]) for mode in modes}
+        for r in range(args.rounds):  # the paths alternate, so that drift hits both alike
+            for mode in modes if (k + r) % 2 == 0 else modes[::-1]:
+                one = run(mode, data, root / "cache", root / "runs", args.dtype, tuple(args.rnn_units))
+                print(f"{n} videos, {mode}: {one}", flush=True)
+                results[mode]["peak"] = max(results[mode]["peak"], one["peak"])
+                results[mode]["epochs"] += one["epochs"][1:]
+                results[mode]["cpu"] += one["cpu"][1:]
         train = training_videos(data)
+        base = results.get("in memory")
         for mode, r in results.items():
-            speed = train / statistics.median(r["epochs"][1:])
-            base = results.get("in memory")
-            ratio = speed / (train / statistics.median(base["epochs"][1:])) if base else None
+            speed = train / statistics.median(r["epochs"])
+            cpu = statistics.median(r["cpu"])
             rows.append([n, mode, f"{r['peak'] / 2**30:.2f} GB", f"{speed:.0f}",
-                         "-" if ratio is None else f"{ratio:.2f}x"])
+                         f"{speed / (train / statistics.median(base['epochs'])):.2f}x" if base else "-",
+                         f"{cpu:.1f} s", f"{cpu / statistics.median(base['cpu']):.2f}x" if base else "-"])
     first = {row[1]: float(row[2].split()[0]) for row in rows if row[0] == args.sizes[0]}
     for row in rows:
         row.insert(3, f"+{float(row[2].split()[0]) - first[row[1]]:.2f} GB" if row[1] in first else "-")
     features = {n: n * FRAMES * DIM * np.dtype(args.dtype).itemsize / 2**30 for n in args.sizes}
     print(f"\n{FRAMES} frames x {DIM} {args.dtype} features per video ({', '.join(f'{n}: {g:.2f} GB' for n, g in features.items())} "
-          f"of features); GRU(64), batch 32, {HEAD['epochs']} epochs; a fresh process per run\n")
+          f"of features); GRU{tuple(args.rnn_units)}, batch 32, {HEAD['epochs']} epochs; a fresh process per run, "
+          f"{args.rounds} per path and size; medians of epochs 2..\n")
     print(table(["videos", "path", "peak RSS", f"growth from {args.sizes[0]}", "train videos/s per epoch",
-                 "vs in memory"], rows))
+                 "vs in memory", "CPU per epoch", "vs in memory"], rows))
 
 
 if __name__ == "__main__":

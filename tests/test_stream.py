@@ -3,6 +3,7 @@ without reading it back, and float16 embeddings."""
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
@@ -10,7 +11,7 @@ from conftest import NUM_FRAMES, embed
 from vidseq.features import extract
 from vidseq.features.store import load_entry, write_features
 from vidseq.models.heads import build_classifier, set_feature_stats, set_streamed_feature_stats
-from vidseq.training.feature_dataset import FeatureDataset
+from vidseq.training.feature_dataset import feature_batches
 
 DIM = 5
 
@@ -29,42 +30,52 @@ def entries(good_paths, tmp_path):
     return files, features[order], masks[order]
 
 
+def epoch(batches):
+    """One pass over a dataset: its features, labels and weights, concatenated."""
+    x, y, w = zip(*((a.numpy(), b.numpy(), c.numpy()) for a, b, c in batches))
+    return np.concatenate(x), np.concatenate(y), np.concatenate(w)
+
+
 def test_batches_read_every_video_once_per_epoch_in_a_seeded_new_order(entries):
     files, features, _ = entries
     labels = np.arange(10) % 2
-
-    def epoch(data):
-        batches = [data[i] for i in range(len(data))]
-        data.on_epoch_end()
-        return np.concatenate([x for x, _, _ in batches]), np.concatenate([y for _, y, _ in batches])
-
-    data = FeatureDataset(files, labels, batch_size=4, shuffle=True, seed=7, class_weight={0: 2.0, 1: 0.5})
-    assert len(data) == 3
+    keras.utils.set_random_seed(0)
+    data = feature_batches(files, labels, 4, (NUM_FRAMES, DIM), shuffle=True, seed=7, class_weight={0: 2.0, 1: 0.5})
+    assert int(data.cardinality()) == 3
     first, second = epoch(data), epoch(data)
-    for x, y in (first, second):
+    for x, y, weights in (first, second):
         order = [int(np.flatnonzero((features == row).all(axis=(1, 2)))[0]) for row in x]
         assert sorted(order) == list(range(10)) and (y == labels[order]).all()
+        np.testing.assert_array_equal(weights, np.where(y == 0, 2.0, 0.5))
     assert not np.array_equal(first[0], second[0])  # reshuffled
-    again = FeatureDataset(files, labels, batch_size=4, shuffle=True, seed=7)
-    np.testing.assert_array_equal(epoch(again)[0], first[0])  # same seed, same order
-    _, y, weights = data[0]
-    np.testing.assert_array_equal(weights, np.where(y == 0, 2.0, 0.5))
+    keras.utils.set_random_seed(0)
+    again = feature_batches(files, labels, 4, (NUM_FRAMES, DIM), shuffle=True, seed=7)
+    np.testing.assert_array_equal(epoch(again)[0], first[0])  # same seeds, same order
 
 
-def test_full_batches_pad_with_weightless_copies(entries):
+def test_full_batches_pad_with_weightless_copies_and_float16_entries_read_as_float32(entries, good_paths, tmp_path):
     files, features, _ = entries
-    data = FeatureDataset(files, np.zeros(10, int), batch_size=4, pad_to=4)
-    shapes = [data[i][0].shape for i in range(len(data))]
-    assert shapes == [(4, NUM_FRAMES, DIM)] * 3
-    x, _, weights = data[2]
+    write_features("half", good_paths[10], features[0].astype(np.float16), cache_dir=tmp_path)
+    half = next((tmp_path / "features" / "half").rglob("*.npz"))
+    batches = list(feature_batches([*files, half], np.zeros(11, int), 4, (NUM_FRAMES, DIM), pad_to=4))
+    assert [tuple(x.shape) for x, _, _ in batches] == [(4, NUM_FRAMES, DIM)] * 3
+    x, _, weights = (b.numpy() for b in batches[2])
     np.testing.assert_array_equal(x[:2], features[8:])
-    np.testing.assert_array_equal(weights, [1, 1, 0, 0])
+    np.testing.assert_allclose(x[2], features[0], rtol=1e-3)  # float16 entry, float32 batch
+    np.testing.assert_array_equal(x[3], features[0])  # the padding: a copy of the first video
+    np.testing.assert_array_equal(weights, [1, 1, 1, 0])
+
+
+def test_an_entry_of_another_shape_is_named_before_any_training(entries):
+    files, _, _ = entries
+    with pytest.raises(ValueError, match=rf"shape \({NUM_FRAMES}, {DIM}\).*{files[3].name}.*Expected \(7, {DIM}\)"):
+        feature_batches(files[3:], np.zeros(7, int), 4, (7, DIM))
 
 
 def test_streamed_statistics_equal_the_in_memory_ones(entries):
     files, features, masks = entries
     streamed, in_memory = build_classifier(NUM_FRAMES, DIM, rnn=None), build_classifier(NUM_FRAMES, DIM, rnn=None)
-    set_streamed_feature_stats(streamed, FeatureDataset(files, np.zeros(10, int), 4).entries())
+    set_streamed_feature_stats(streamed, (load_entry(file) for file in files))
     set_feature_stats(in_memory, features, masks)
     for a, b in zip(streamed.get_layer("feature_norm").get_weights(), in_memory.get_layer("feature_norm").get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5)

@@ -3,7 +3,7 @@
 The features are a frozen backbone's embeddings (computed into the cache once, where
 missing) or a named feature set someone wrote (`img_model_name="features:<name>"`,
 `vidseq.features.store`). `fit` trains the family's head on the training videos' features
-streamed from the cache in batches (`FeatureDataset`: memory holds a few batches, not the
+streamed from the cache in batches (`feature_batches`: memory holds a few batches, not the
 dataset) and scores the validation and test videos; `score` scores videos with a trained head.
 
     >>> from vidseq.training.config import RunConfig
@@ -27,12 +27,12 @@ import numpy as np
 
 from vidseq.features import backbone_models, backbones
 from vidseq.features.extract import cache_embeddings
-from vidseq.features.store import FeatureStore, feature_set_name
+from vidseq.features.store import FeatureStore, feature_set_name, load_entry
 from vidseq.models.heads import set_streamed_feature_stats
 from vidseq.training.callbacks import build_callbacks
 from vidseq.training.config import RunConfig
 from vidseq.training.distribution import check_distribution, distribution_scope
-from vidseq.training.feature_dataset import FeatureDataset
+from vidseq.training.feature_dataset import feature_batches
 from vidseq.training.fit import class_weight, compile_model, keras_verbose
 from vidseq.training.fitted import Fitted
 from vidseq.training.videos import RunVideos
@@ -48,24 +48,26 @@ def fit(videos: RunVideos, config: RunConfig) -> Fitted:
 
     keras.utils.set_random_seed(config.seed)
     devices = check_distribution(train.distribution, train.batch_size)
+    shape = (config.num_frames, source["feature_dim"])
     # Class weights as sample weights: padding rows (several devices) then weigh nothing.
     labels = videos.labels[split["train"]]
-    training = FeatureDataset([files[i] for i in split["train"]], labels, train.batch_size, shuffle=True,
-                              seed=config.seed, class_weight=class_weight(labels), pad_to=devices)
-    validation = FeatureDataset([files[i] for i in split["val"]], videos.labels[split["val"]], train.batch_size,
-                                pad_to=devices)
+    training = feature_batches([files[i] for i in split["train"]], labels, train.batch_size, shape, shuffle=True,
+                               seed=config.seed, class_weight=class_weight(labels), pad_to=devices)
+    validation = feature_batches([files[i] for i in split["val"]], videos.labels[split["val"]], train.batch_size,
+                                 shape, pad_to=devices)
     with distribution_scope(train.distribution):
         model = config.family.build()(config.num_frames, source["feature_dim"], **dataclasses.asdict(config.head))
         if config.head.normalize:
-            set_streamed_feature_stats(model, training.entries())
-        compile_model(model, train, steps_per_epoch=len(training))
+            set_streamed_feature_stats(model, (load_entry(files[i]) for i in split["train"]))
+        compile_model(model, train, steps_per_epoch=int(training.cardinality()))
         started = time.time()
-        history = model.fit(training, validation_data=validation, epochs=train.epochs, verbose=keras_verbose(config),
+        history = model.fit(training, validation_data=validation, epochs=train.epochs, shuffle=False,
+                            verbose=keras_verbose(config),
                             callbacks=build_callbacks(train, progress=config.verbose == 1)).history
         train_seconds = time.time() - started
         # One predict over val and test; the test loss and accuracy are those of
         # `model.evaluate`, computed from the same scores.
-        joint = predict(model, [files[i] for i in (*split["val"], *split["test"])], train.batch_size)
+        joint = predict(model, [files[i] for i in (*split["val"], *split["test"])], train.batch_size, shape)
     scores = {"val": joint[: len(split["val"])], "test": joint[len(split["val"]) :]}
     return Fitted(model, scores, history, train_seconds, len(labels), dict(source, head=model.name))
 
@@ -76,14 +78,15 @@ def score(config: RunConfig, paths: list[str], model: keras.Model, track: int = 
     scores = np.full(len(paths), np.nan)
     ok = np.flatnonzero([f is not None for f in files])
     if len(ok):
-        scores[ok] = predict(model, [files[i] for i in ok], config.train.batch_size)
+        shape = (config.num_frames, model.input_shape[-1])
+        scores[ok] = predict(model, [files[i] for i in ok], config.train.batch_size, shape)
     return scores, errors, None
 
 
-def predict(model: keras.Model, files: list[Path], batch_size: int) -> np.ndarray:
-    """P(fake) of the videos whose cache entries are `files`, in full batches only (a partial
-    last batch would be a new shape: TensorFlow would trace the step again)."""
-    batches = FeatureDataset(files, np.zeros(len(files), int), batch_size, pad_to=batch_size)
+def predict(model: keras.Model, files: list[Path], batch_size: int, shape: tuple[int, int]) -> np.ndarray:
+    """P(fake) of the videos whose cache entries are `files` (features of `shape`), in full
+    batches only (a partial last batch would be a new shape: TensorFlow would trace the step again)."""
+    batches = feature_batches(files, np.zeros(len(files), int), batch_size, shape, pad_to=batch_size)
     return model.predict(batches, verbose=0).ravel()[: len(files)]
 
 
@@ -98,8 +101,9 @@ def cached_features(config: RunConfig, paths: list[str], quiet: bool = False,
         return files, errors, []
     data = config.data
     weights = backbone_models.resolve_weights(config.img_model_name, config.weights)
-    return cache_embeddings(paths, config.num_frames, config.img_model_name, weights, config.cache_path, data.face,
-                            config.embed_batch_size, "skip", data.strategy, config.seed, quiet=quiet, track=track,
+    return cache_embeddings(paths, config.num_frames, config.img_model_name, weights, config.cache_path,
+                            face_crop=data.face, batch_size=config.embed_batch_size, on_error="skip",
+                            strategy=data.strategy, seed=config.seed, quiet=quiet, track=track,
                             on_truncated=data.on_truncated, feature_dtype=config.feature_dtype)
 
 
