@@ -39,7 +39,8 @@ from vidseq.training.videos import RunVideos
 
 
 def fit(videos: RunVideos, config: RunConfig) -> Fitted:
-    """Embed (cached), train the head on the training videos, score validation and test."""
+    """Cache the features (embedding the videos missing there; a feature set's are there), train
+    the head on the training videos' features streamed from the cache, score validation and test."""
     source = feature_source(config)
     files, errors, no_face = cached_features(config, videos.videos.path.tolist(), quiet=not config.verbose)
     rows = videos.drop_unusable(np.array([f is not None for f in files]), errors, no_face)
