@@ -1,7 +1,8 @@
 """Models, training and runs: frozen backbone -> cached (N, T, D) embeddings -> sequence head.
 
 A facade: the code lives in `vidseq`'s packages by stage: `vidseq.features` (backbones,
-embeddings and crop caches), `vidseq.models` (heads, CoAtNet, fine-tuning, MesoNet),
+embeddings and crop caches, the feature store for features computed elsewhere), `vidseq.models`
+(heads, CoAtNet, fine-tuning, MesoNet),
 `vidseq.training` (the run config, one recipe per model family), `vidseq.runs`
 (`train_test_classifier`, run folders, the leaderboard, scoring, explanations, search);
 every setting is a field of `vidseq.training.config.RunConfig`.
@@ -17,7 +18,8 @@ every setting is a field of `vidseq.training.config.RunConfig`.
 from __future__ import annotations
 
 from vidseq.features.backbones import BACKBONES
-from vidseq.features.extract import embed_videos
+from vidseq.features.extract import cache_embeddings, embed_videos
+from vidseq.features.store import FeatureStore, read_features, write_features
 from vidseq.models.heads import build_classifier, head_name, set_feature_stats
 from vidseq.runs.explain_video import explain_video
 from vidseq.runs.folders import LABELS, dataset_name, load_classifier, run_threshold
@@ -33,5 +35,5 @@ __all__ = [
     "BACKBONES", "LABELS", "embed_videos", "build_classifier", "train_test_classifier",
     "compare_saved_models", "compare_runs", "load_classifier", "predict_video", "score_video", "explain_video", "evaluate", "search",
     "check_run_options", "default_cache_dir", "classifier", "run_threshold", "head_name", "set_feature_stats",
-    "dataset_name", "pretrained_run",
+    "dataset_name", "pretrained_run", "cache_embeddings", "FeatureStore", "write_features", "read_features",
 ]

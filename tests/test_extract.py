@@ -50,6 +50,18 @@ def test_cache_key_covers_settings(good_paths, cache_dir):
     assert files and not list((cache_dir / "embeddings").rglob("*.tmp*"))
 
 
+def test_existing_embeddings_keep_their_cache_keys(good_paths, tmp_path, monkeypatch):
+    """Warm caches stay warm: today's key of MobileNetV2 "random" features (full frames, 6
+    frames, uniform sampling) for a fixed video fingerprint, recorded before any later change."""
+    from vidseq.utils import cache
+
+    monkeypatch.setattr(cache, "video_fingerprint", lambda path: {"path": "/data/real/a.mp4", "size": 1000,
+                                                                 "mtime_ns": 123})
+    embed(good_paths[:1], num_frames=6, cache_dir=tmp_path)
+    key = "26a4f5202c5d17ed43ee094271d92c60c669c9737e946ad8412b5e58901160d6"
+    assert [f.name for f in (tmp_path / "embeddings").rglob("*.npz")] == [f"{key}.npz"]
+
+
 def test_broken_video_raise_or_skip(dataset, good_paths):
     broken = str(dataset / "real" / "broken.mp4")
     with pytest.raises(util.VideoReadError, match="broken.mp4"):

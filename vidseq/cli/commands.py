@@ -18,7 +18,7 @@ from vidseq.features.backbone_models import ImageNetUnavailable
 from vidseq.cli.flags import (FACE_FLAGS, ParserWithDefaults, add_face_flags, add_option_flags, add_scoring_face_flags,
                               face_crop_from_flags, face_flags_given, in_cli_terms, parse_pruner, parse_weights)
 from vidseq.runs.study import PRUNERS, SAMPLERS, check_search_settings
-from vidseq.training.families import model_names, pretrained_models
+from vidseq.training.families import family_for, pretrained_models
 from vidseq.training.train_config import CALLBACK_OPTIONS
 
 # Small data: a faster learning rate than the seed's 1e-5, and larger val/test splits so
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("extract", help="embed every video of a dataset into the cache")
     p.add_argument("data_dir")
     add_option_flags(p, ("num_frames", "img_model_name", "weights", "strategy", "seed", "cache_dir", "face_crop",
-                         "embed_batch_size", "compression"), suppress=False,
+                         "embed_batch_size", "feature_dtype", "compression"), suppress=False,
                      img_model_name=dict(choices=sorted(BACKBONES), help="frozen image backbone"),
                      embed_batch_size=dict(flags=("--batch-size", "--embed-batch-size")))
     add_face_flags(p)
@@ -195,17 +195,19 @@ def _run_folder(run_dir: str, needs: str = "config.json") -> Path:
 
 def cmd_extract(args) -> int:
     videos = _discover(args.data_dir, args.compression, args.num_frames)
+    from vidseq.features.backbones import BACKBONES
+    from vidseq.features.extract import cache_embeddings
     from vidseq.utils.cache import default_cache_dir
-    from vidseq.features.extract import embed_videos
 
-    features, mask = embed_videos(
-        videos.path, args.num_frames, args.img_model_name, args.weights,
-        args.cache_dir or default_cache_dir(), face_crop_from_flags(args), batch_size=args.embed_batch_size,
-        on_error="skip", strategy=args.strategy, seed=args.seed, engine=args.engine, ray_workers=args.workers,
-        ray_address=args.address,
+    cache_dir = args.cache_dir or default_cache_dir()
+    files, errors, _ = cache_embeddings(
+        videos.path, args.num_frames, args.img_model_name, args.weights, cache_dir, face_crop=face_crop_from_flags(args),
+        batch_size=args.embed_batch_size, on_error="skip", strategy=args.strategy, seed=args.seed,
+        engine=args.engine, ray_workers=args.workers, ray_address=args.address, feature_dtype=args.feature_dtype,
     )
-    skipped = int((~mask.any(axis=1)).sum())
-    print(f"Embedded {len(videos) - skipped} of {len(videos)} videos: features {features.shape}; skipped {skipped}.")
+    shape = (args.num_frames, BACKBONES[args.img_model_name].feature_dim)
+    print(f"Embedded {len(files) - len(errors)} of {len(files)} videos into {cache_dir}: features {shape} "
+          f"{args.feature_dtype} per video; skipped {len(errors)}.")
     return 0
 
 
@@ -220,9 +222,7 @@ def cmd_train(args) -> int:
             options[name] = tuple(options[name])
     if "face_crop" in given or face_flags_given(args):
         options["face_crop"] = face_crop_from_flags(args)
-    name = options["img_model_name"]
-    if name.lower() not in (n.lower() for n in model_names()):
-        raise ValueError(f"Received: --model {name}. Expected one of {model_names()}.")
+    family_for(options["img_model_name"], options.get("fine_tune", False))  # a bad --model fails before TensorFlow
     videos = _discover(args.data_dir, options.get("compression"), options["num_frames"])
     if options.get("folds") is not None:  # more folds than the data's identities allow: said before TensorFlow loads
         from vidseq.data.splits import check_fold_count

@@ -21,7 +21,8 @@ import numpy as np
 
 from vidseq.features import backbone_models, backbones
 from vidseq.features import ray_engine
-from vidseq.utils.cache import DiskCache, cache_key
+from vidseq.features.store import check_feature_dtype, load_entry
+from vidseq.utils.cache import DiskCache, cache_key, default_cache_dir, npz_member
 from vidseq.utils.checks import check_int
 from vidseq.data.faces import FaceCrop, face_settings
 from vidseq.utils.progress import progress_bar
@@ -47,6 +48,7 @@ def embed_videos(
     engine: str = "local",
     ray_workers: int | None = None,
     ray_address: str | None = None,
+    feature_dtype: str = "float32",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frame embeddings of each video from a frozen backbone: `(features (N, T, D), mask (N, T))`.
 
@@ -58,6 +60,9 @@ def embed_videos(
     (or a `FaceCrop`) embeds square crops around each video's tracked face (see
     `vidseq.data.sampling.read_frames`); their boxes are cached too, so other backbones never re-detect. `seed` drives
     the "random" and "clip" frame sampling; "random" weights always use one fixed seed.
+    `feature_dtype="float16"` keeps the embeddings at half precision (half the disk and the
+    reading; cached apart from float32 ones); the arrays returned are float32 either way.
+    For more videos than memory holds, `cache_embeddings` fills the cache without returning them.
 
     `engine="ray"` embeds the videos missing from the cache on a Ray cluster (`pip install
     "vidseq[ray]"`): `ray_address` ("auto" joins the cluster `ray start` made; default: the
@@ -73,16 +78,55 @@ def embed_videos(
     """
     features, mask, _, _ = embed_with_skips(paths, num_frames, img_model_name, weights, cache_dir, face_crop,
                                             batch_size, on_error, strategy, seed, workers, engine=engine,
-                                            ray_workers=ray_workers, ray_address=ray_address)
+                                            ray_workers=ray_workers, ray_address=ray_address,
+                                            feature_dtype=feature_dtype)
     return features, mask
 
 
-def embed_with_skips(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error, strategy,
-                     seed, workers, quiet=False, engine="local", ray_workers=None, ray_address=None, track=0,
-                     on_truncated="raise", perturb=None):
-    """`embed_videos`, also returning `{path: error}` of skipped videos and the paths where no face was found.
-    `track`: which face track to crop (`vidseq.data.sampling.read_frames`); a video without it is skipped.
-    `perturb`: a `vidseq.data.perturb.Perturbation` degrading the sampled frames (cached apart)."""
+def cache_embeddings(paths: Sequence[str | os.PathLike], num_frames: int, img_model_name: str = "MobileNetV2",
+                     weights: Any = "imagenet", cache_dir: str | os.PathLike | None = None,
+                     **options: Any) -> tuple[list[Path | None], dict[str, str], list[str]]:
+    """Fill the cache with each video's embeddings without returning them: `(entry file per
+    video, None where skipped; {path: error} of skipped videos; paths where no face was found)`.
+
+    `options`: `embed_videos`' other keywords (`face_crop`, `batch_size`, `on_error`,
+    `strategy`, `seed`, `workers`, `engine`, `ray_workers`, `ray_address`, `feature_dtype`),
+    `quiet` (no progress bar), `track` (which face track to crop, `vidseq.data.sampling.read_frames`;
+    a video without it is skipped), `on_truncated` and `perturb` (a
+    `vidseq.data.perturb.Perturbation` degrading the sampled frames; cached apart).
+    `cache_dir` None: the default cache.
+    Memory holds a few videos' frames, never the dataset's features; a cached video is not
+    read (its entry's header says it is complete). Read an entry back with
+    `vidseq.features.store.load_entry`.
+
+    >>> files, errors, no_face = cache_embeddings(["data/demo/real/real_000.mp4"], 16,
+    ...                                           weights="random")  # doctest: +SKIP
+    """
+    embedder, _, filled, errors, no_face = _embedding(paths, num_frames, img_model_name, weights,
+                                                      cache_dir or default_cache_dir(), **options)
+    files: list[Path | None] = [None] * len(paths)
+    for i, key, _ in filled:
+        files[i] = embedder.cache.entry_file(key)
+    return files, errors, no_face
+
+
+def embed_with_skips(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray, dict[str, str], list[str]]:
+    """`embed_videos` (same arguments, in its order), also returning `{path: error}` of skipped
+    videos and the paths where no face was found. Also takes `quiet`, `track` and `on_truncated`
+    (`cache_embeddings`)."""
+    embedder, paths, filled, errors, no_face = _embedding(*args, **kwargs)
+    features = np.zeros((len(paths), embedder.num_frames, embedder.spec.feature_dim), np.float32)
+    mask = np.zeros((len(paths), embedder.num_frames), bool)
+    for i, key, computed in filled:
+        features[i], mask[i] = computed if computed is not None else load_entry(embedder.cache.entry_file(key))
+    return features, mask, errors, no_face
+
+
+def _embedding(paths, num_frames, img_model_name, weights, cache_dir, face_crop=False, batch_size=32, on_error="raise",
+               strategy="uniform", seed=None, workers=2, engine="local", ray_workers=None, ray_address=None,
+               feature_dtype="float32", quiet=False, track=0, on_truncated="raise", perturb=None):
+    """Every argument checked, then `(the _Embedder, the paths as strings, the generator `_fill` of
+    them, the {path: error} of skipped videos and the list of faceless ones, filled as it goes)`."""
     if engine not in ENGINES:
         raise ValueError(f"Received: engine={engine!r}. Expected one of {ENGINES}.")
     if on_error not in ("raise", "skip"):
@@ -98,34 +142,38 @@ def embed_with_skips(paths, num_frames, img_model_name, weights, cache_dir, face
         ray_engine.check_ray()
         ray_engine.check_address(ray_address)
     embedder = _Embedder(img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track,
-                         on_truncated, perturb)
+                         on_truncated, feature_dtype, perturb)
     paths = [str(p) for p in paths]
-    cache = embedder.cache
-    features = np.zeros((len(paths), embedder.num_frames, embedder.spec.feature_dim), np.float32)
-    mask = np.zeros((len(paths), embedder.num_frames), bool)
+    errors: dict[str, str] = {}
     no_face: list[str] = []
+    filled = _fill(embedder, paths, on_error, workers, quiet, engine, ray_workers, ray_address, errors, no_face)
+    return embedder, paths, filled, errors, no_face
+
+
+def _fill(embedder: _Embedder, paths: list[str], on_error: str, workers: int, quiet: bool, engine: str,
+          ray_workers: int | None, ray_address: str | None, errors: dict, no_face: list) -> Iterable:
+    """Yield `(index, cache key, computed)` for every usable video of `paths`: `computed` is its
+    `(features, mask)` when embedded here, None when it is in the cache (found there, or put
+    there by Ray workers). Skipped videos go into `errors`, faceless ones into `no_face`."""
     todo = []
     for i, path in enumerate(paths):
         key = embedder.key(path)
-        hit = cache.load(key)
-        if hit is not None and hit["features"].shape == features.shape[1:]:
-            features[i], mask[i] = hit["features"], hit["mask"]
-            if hit["face_found"] == 0:
-                no_face.append(path)
-        else:
+        face_found = embedder.cached(key)
+        if face_found is None:
             todo.append((i, path, key))
-    errors: dict[str, str] = {}
+            continue
+        if face_found == 0:
+            no_face.append(path)
+        yield i, key, None
     if not todo:
-        return features, mask, errors, no_face
+        return
     if engine == "ray":
-        for i, path, key in _embed_on_ray(embedder, todo, on_error, errors, no_face, ray_workers, ray_address):
-            hit = cache.load(key)
-            features[i], mask[i] = hit["features"], hit["mask"]
-        return features, mask, errors, no_face
-    for (i, path, key), frames, valid, found in _read_videos(todo, embedder.read, workers, on_error, errors, no_face,
-                                                              f"Embedding with {embedder.spec.name}", quiet):
-        features[i], mask[i] = embedder.embed(key, frames, valid, found)
-    return features, mask, errors, no_face
+        for i, _, key in _embed_on_ray(embedder, todo, on_error, errors, no_face, ray_workers, ray_address):
+            yield i, key, None
+        return
+    for (i, _, key), frames, valid, found in _read_videos(todo, embedder.read, workers, on_error, errors, no_face,
+                                                          f"Embedding with {embedder.spec.name}", quiet):
+        yield i, key, embedder.embed(key, frames, valid, found)
 
 
 class _Embedder:
@@ -136,7 +184,7 @@ class _Embedder:
     """
 
     def __init__(self, img_model_name, weights, num_frames, strategy, seed, face_crop, cache_dir, batch_size, track=0,
-                 on_truncated="raise", perturb=None):
+                 on_truncated="raise", feature_dtype="float32", perturb=None):
         self.spec = backbones.get_spec(img_model_name)
         self.face = face_settings(face_crop)
         self.track, self.on_truncated, self.perturb = track, check_on_truncated(on_truncated), perturb
@@ -151,10 +199,26 @@ class _Embedder:
                              face=self.face.crop_key() if self.face else None, backbone=self.spec.name,
                              weights=backbones.weights_identity(self.weights))
         self.settings.update(_extra_keys(track, on_truncated, perturb))
+        self.dtype = np.dtype(check_feature_dtype(feature_dtype))
+        if feature_dtype != "float32":  # float32 entries keep the keys they had before this setting
+            self.settings.update(dtype=feature_dtype)
         self.model = None
 
     def key(self, path: str) -> str:
         return cache_key(path, **self.settings)
+
+    def cached(self, key: str) -> int | None:
+        """The `face_found` (-1: no face crops) of a complete entry under `key`, None when the video
+        must be embedded. Reads the small arrays and the features' header, never the features."""
+        file = self.cache.entry_file(key)
+        if file is None or not file.is_file():
+            return None
+        small = self.cache.load(key, ("mask", "face_found"))
+        features = npz_member(file, "features")
+        expected = ((self.num_frames, self.spec.feature_dim), self.dtype)
+        if small is None or small["mask"].shape != (self.num_frames,) or features is None or features[1:] != expected:
+            return None  # unreadable, or not what these settings make: embed again and overwrite
+        return int(small["face_found"])
 
     def read(self, path: str):
         """`(frames, valid, face found)`, or raises VideoReadError (NoFaceError: skip by face settings)."""
@@ -168,8 +232,9 @@ class _Embedder:
             self.model = backbone_models.build_backbone(self.spec.name, self.weights)
         features = np.zeros((self.num_frames, self.spec.feature_dim), np.float32)
         features[valid] = _run_backbone(self.model, self.spec, frames[valid], self.chunk)
-        self.cache.save(key, features=features, mask=valid, face_found=np.int8(-1 if found is None else found))
-        return features, valid
+        stored = features.astype(self.dtype, copy=False)
+        self.cache.save(key, features=stored, mask=valid, face_found=np.int8(-1 if found is None else found))
+        return stored.astype(np.float32, copy=False), valid  # what a warm call reads back
 
 
 def _embed_on_ray(embedder: _Embedder, todo: list, on_error: str, errors: dict, no_face: list,

@@ -10,7 +10,7 @@ so it saves and reloads with safe_mode.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from vidseq.utils.quiet import import_keras_quietly
 
@@ -106,8 +106,29 @@ def build_classifier(
 
 def set_feature_stats(model: keras.Model, features: np.ndarray, mask: np.ndarray) -> None:
     """Fill the head's feature standardization with the mean and variance of the valid frames."""
-    valid = features[check_mask(mask)]
-    _set_normalization(model.get_layer(FEATURE_NORM), valid.mean(axis=0), valid.var(axis=0), len(valid))
+    set_streamed_feature_stats(model, [(features, check_mask(mask))])
+
+
+def set_streamed_feature_stats(model: keras.Model, parts: Iterable[tuple[np.ndarray, np.ndarray]]) -> None:
+    """`set_feature_stats` over `parts`, `(features (..., D), mask (...))` each (a video, a batch),
+    read once: per-part statistics merged as they come (Chan, Golub and LeVeque's update, in
+    float64), so memory holds one part.
+
+    >>> model = build_classifier(4, 3, rnn=None)
+    >>> set_streamed_feature_stats(model, [(np.ones((4, 3)), np.ones(4, bool))] * 2)
+    """
+    count, mean, m2 = 0, 0.0, 0.0
+    for features, mask in parts:
+        valid = np.asarray(features, np.float64)[np.asarray(mask, bool)]
+        if not len(valid):
+            continue
+        part_mean = valid.mean(axis=0)
+        delta, total = part_mean - mean, count + len(valid)
+        m2 = m2 + ((valid - part_mean) ** 2).sum(axis=0) + delta**2 * count * len(valid) / total
+        mean, count = mean + delta * len(valid) / total, total
+    if not count:
+        raise ValueError("Received no valid frame to compute the feature statistics from. Expected at least one.")
+    _set_normalization(model.get_layer(FEATURE_NORM), mean, m2 / count, count)
 
 
 def _set_normalization(layer, mean: np.ndarray, variance: np.ndarray, count: int) -> None:
@@ -123,4 +144,4 @@ def head_name(rnn, rnn_units=(256, 256), bidirectional=False, batch_norm=False, 
                       rnn_pooling=rnn_pooling, recurrent_dropout=recurrent_dropout, l2=l2, **attention).name
 
 
-__all__ = ["build_classifier", "set_feature_stats", "head_name", "FEATURE_NORM"]
+__all__ = ["build_classifier", "set_feature_stats", "set_streamed_feature_stats", "head_name", "FEATURE_NORM"]

@@ -26,11 +26,12 @@ import pandas as pd
 from vidseq.data.sampling import read_frames_and_boxes, read_frames_and_face, sampling_seed
 from vidseq.data.video_io import VideoReadError
 from vidseq.features import backbone_models, backbones
-from vidseq.features.extract import embed_with_skips
+from vidseq.features.store import load_entry
 from vidseq.runs import explain
 from vidseq.runs.folders import load_classifier, run_config, run_threshold, scoring_config
 from vidseq.runs.scoring import score_tracks
 from vidseq.training.config import RunConfig
+from vidseq.training.sequence import cached_features
 
 
 def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
@@ -70,6 +71,9 @@ def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir
     config = scoring_config(run_dir, truncated=truncated, max_faces=max_faces, no_face=no_face,
                             face_detector=face_detector, cache_dir=cache_dir)
     threshold = run_threshold(run_dir)  # a folder without metrics.json is no finished run: it says so
+    if heatmaps and config.family.input_size == "none":
+        raise ValueError(f"Received: heatmaps=True for a run on {config.img_model_name!r}. Expected heatmaps=False: "
+                         "Grad-CAM needs the backbone, and a feature set's features were computed elsewhere.")
     face, cache, data = config.data.face, config.cache_path, config.data
     seed = sampling_seed(data.strategy, config.seed)
     # Frames first: a bad file fails before any model loads, and the face boxes found here
@@ -111,11 +115,9 @@ def _explain_frames(path: str, config: RunConfig, model, track: int, result: dic
                 maps[chosen] = explain.gradcam_frames(model, crops[chosen].astype(np.float32))
             out.update(crops=crops, heatmaps=maps)
         return out
-    # The scored track's embeddings, read back from the cache that scoring just filled.
-    features, mask, _, _ = embed_with_skips([path], num_frames, config.img_model_name, config.weights, cache, face,
-                                            config.embed_batch_size, "skip", data.strategy, config.seed, 1,
-                                            quiet=True, track=track, on_truncated=data.on_truncated)
-    out = {"frame_evidence": explain.occlusion_evidence(model, features[0], mask[0]), "mask": mask[0],
+    # The scored track's features, read back from the cache that scoring just filled.
+    features, mask = load_entry(cached_features(config, [path], quiet=True, track=track)[0][0])
+    out = {"frame_evidence": explain.occlusion_evidence(model, features, mask), "mask": mask,
            "crops": None, "heatmaps": None}
     if heatmaps:
         spec = backbones.get_spec(config.img_model_name)
@@ -123,7 +125,7 @@ def _explain_frames(path: str, config: RunConfig, model, track: int, result: dic
                                            cache_dir=cache, track=track, on_truncated=data.on_truncated)
         backbone = backbone_models.build_backbone(spec.name, config.weights)
         out.update(crops=crops, heatmaps=explain.gradcam_sequence(model, backbone, spec.gradcam_layer,
-                                                                 spec.preprocess(crops), features[0], mask[0],
+                                                                 spec.preprocess(crops), features, mask,
                                                                  heatmap_frames))
     return out
 

@@ -51,7 +51,7 @@ def save_run(videos: RunVideos, fitted: Fitted, metrics: dict) -> tuple[Path, pd
     )
     model = fitted.model
     dataset = dataset_name(videos.videos, videos.data_dir)
-    name = config.run_name or (f"{dataset}_{config.img_model_name}_f{config.num_frames}_{model.name}_"
+    name = config.run_name or (f"{dataset}_{file_safe(config.img_model_name)}_f{config.num_frames}_{model.name}_"
                                f"{time.strftime('%Y%m%d-%H%M%S')}")
     run_dir = new_run_dir(config.save_dir, name)
     entries = run_entries(config, model, fitted.recorded, data_dir=str(Path(videos.data_dir).resolve()),

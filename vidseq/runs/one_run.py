@@ -39,7 +39,8 @@ class TrainedRun:
 def train_run(videos: RunVideos) -> TrainedRun:
     """Train `videos.config`'s model on `videos`' training split, measure validation and test, save."""
     config = videos.config
-    videos.say(f"Image Model: {config.img_model_name}, Image Size: {config.input_size}")
+    videos.say(f"Image Model: {config.img_model_name}, Image Size: {config.input_size}" if config.input_size
+               else f"Features: {config.img_model_name} (computed elsewhere)")
     fitted = config.family.trainer().fit(videos, config)
     metrics = {}
     for split, scores in fitted.scores.items():

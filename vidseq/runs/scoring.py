@@ -28,11 +28,11 @@ from vidseq.data.layouts import SPLITS, discover_videos
 from vidseq.data.perturb import Perturbation, parse_perturbations
 from vidseq.data.sampling import count_face_tracks, sampling_seed
 from vidseq.data.video_io import VideoReadError
-from vidseq.features import backbones
 from vidseq.runs.folders import file_safe, load_classifier, read_config, run_config, run_threshold, scoring_config
 from vidseq.runs.robustness import robustness_table, table_records, write_robustness
 from vidseq.runs.stats import measured_with_intervals
 from vidseq.training.config import RunConfig
+from vidseq.training.sequence import feature_source
 from vidseq.training.videos import split_as_run
 from vidseq.utils.atomic import write_json, write_text
 from vidseq.utils.cache import content_fingerprint
@@ -173,11 +173,11 @@ def score_tracks(run_dir, config: RunConfig, paths: list[str], model: keras.Mode
     With the run's `FaceCrop.max_faces` above 1, every face track of a video is scored and
     the video's score is the highest: a video is fake if any face in it is."""
     family = config.family
-    if not family.frame_classifier:  # a sequence head's model.keras does not hold the backbone it was trained on
-        recorded, identity = read_config(run_dir)["weights_identity"], backbones.weights_identity(config.weights)
+    if not family.frame_classifier:  # a sequence head's model.keras holds neither its backbone nor its features
+        recorded, identity = read_config(run_dir)["weights_identity"], feature_source(config)["weights_identity"]
         if identity != recorded:
-            raise ValueError(f"The run's backbone weights changed: trained with {recorded!r}, now {config.weights!r} "
-                             f"gives {identity!r}. Its scores would be meaningless.")
+            raise ValueError(f"The run's features changed: trained with {recorded!r}, now {config.img_model_name!r} "
+                             f"with weights={config.weights!r} gives {identity!r}. Its scores would be meaningless.")
     model = load_classifier(run_dir) if model is None else model
     score = family.trainer().score
     scores, errors, frame_scores = score(config, paths, model, 0, perturb)

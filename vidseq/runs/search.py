@@ -46,6 +46,9 @@ _NOT_IN_RUN_IDENTITY = ("verbose", "save_dir", "cache_dir", "run_name", "distrib
 # TPE proposing configurations that are finished or being trained this many times in a row
 # has settled: the next trial is an untried configuration drawn at random.
 REPEATS_BEFORE_RANDOM = 10
+# Options added since searches first named their runs, at their default: left out of a run's
+# identity, so that those runs keep their names and a resumed search finds them.
+_LATER_DEFAULTS = dict(feature_dtype="float32")
 
 
 def search(
@@ -338,13 +341,14 @@ class _Worker:
 def search_run_name(data_dir: str | os.PathLike, num_frames: int, model_name: str, options: dict) -> str:
     """`<data folder>_<model>_f<frames>_<head>_<hash of everything that defines the run>`, from a
     run's complete options (`RunConfig.options()`)."""
+    defaults = {**CALLBACK_DEFAULTS, **_LATER_DEFAULTS}
     identity = {k: v for k, v in options.items() if k not in _NOT_IN_RUN_IDENTITY
-                and not (k in CALLBACK_DEFAULTS and v == CALLBACK_DEFAULTS[k])}
+                and not (k in defaults and v == defaults[k])}
     payload = json.dumps(dict(data_dir=str(Path(data_dir).resolve()), num_frames=num_frames, model=model_name,
                               **identity), sort_keys=True, default=str)
     digest = hashlib.sha256(payload.encode()).hexdigest()[:10]
     head = family_for(model_name, options.get("fine_tune", False)).head_name(options)
-    return f"{file_safe(Path(data_dir).resolve().name)}_{model_name}_f{num_frames}_{head}_{digest}"
+    return f"{file_safe(Path(data_dir).resolve().name)}_{file_safe(model_name)}_f{num_frames}_{head}_{digest}"
 
 
 def _for_search(options: dict) -> dict:

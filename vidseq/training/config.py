@@ -28,6 +28,7 @@ from vidseq.data.config import DataConfig
 from vidseq.data.faces import FaceCrop
 from vidseq.data.sampling import check_num_frames
 from vidseq.features.backbones import BACKBONES
+from vidseq.features.store import FEATURE_DTYPES, check_feature_dtype
 from vidseq.models.config import HeadConfig, ImageConfig
 from vidseq.training.families import Family, family_for, family_only_options
 from vidseq.training.seed_compat import translate_seed_options
@@ -42,7 +43,8 @@ class RunConfig:
     """Every setting of one run (`train_test_classifier`): build it with `from_options`."""
 
     num_frames: int = option(64, "frames sampled per video (1-1024)", type=int)
-    img_model_name: str = option("MobileNetV2", "a frozen backbone, CoAtNet-0 ... CoAtNet-4, Meso4 or MesoInception4",
+    img_model_name: str = option("MobileNetV2", "a frozen backbone, CoAtNet-0 ... CoAtNet-4, Meso4, MesoInception4 or "
+                                                "features:NAME (a feature set written with write_features)",
                                  flag="--model")
     weights: Any = option("imagenet", "imagenet | random | auto | none | PATH to a weights file | a --fine-tune run "
                                       "folder (CoAtNet: none or PATH; MesoNet: none, mesonet-df, mesonet-f2f or PATH)",
@@ -52,6 +54,8 @@ class RunConfig:
                                     "folder can then be given as --weights to embed with the fine-tuned backbone",
                              action="store_true")
     embed_batch_size: int = option(32, "frames per backbone batch", type=int)
+    feature_dtype: str = option("float32", "precision of the cached embeddings: float16 halves the disk and the "
+                                           "reading (cached apart from float32)", choices=FEATURE_DTYPES)
     cache_dir: str | None = option(None, "cache (default: $VIDSEQ_CACHE or ~/.cache/vidseq)")
     save_dir: str = option("saved_models", "where the run folder is written")
     run_name: str | None = option(None, "the run folder's name (default: dataset, model, frames, head, time)")
@@ -69,6 +73,12 @@ class RunConfig:
         family.check_weights(self.weights, self.img_model_name)
         if "embed_batch_size" in family.options:
             check_int("embed_batch_size", self.embed_batch_size, 1)
+        if "feature_dtype" in family.options:
+            check_feature_dtype(self.feature_dtype)
+        if family.input_size == "none" and self.data.face:
+            raise ValueError(f"Received: face_crop={self.data.face!r} with img_model_name={self.img_model_name!r}. "
+                             "Expected face_crop=False: a feature set holds features computed already, its videos "
+                             "are not read.")
         for section, kind in (("head", HeadConfig), ("image", ImageConfig)):
             if (getattr(self, section) is None) == (family.section is kind):
                 raise ValueError(f"Received: {section}={getattr(self, section)!r} for a {family.name} run. Expected "
@@ -152,10 +162,13 @@ class RunConfig:
         return entries
 
     @property
-    def input_size(self) -> tuple[int, int]:
-        """The `(height, width)` of the images the model sees: the backbone's, or the `image_size` option."""
+    def input_size(self) -> tuple[int, int] | None:
+        """The `(height, width)` of the images the model sees: the backbone's, the `image_size`
+        option, or None (a feature set: no images)."""
         if self.family.input_size == "image_size":
             return (self.image.image_size,) * 2
+        if self.family.input_size == "none":
+            return None
         return tuple(BACKBONES[self.img_model_name].input_size)
 
     @property

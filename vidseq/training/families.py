@@ -15,6 +15,8 @@ what config.json records of it; a sequence head's is `vidseq.models.heads.build_
     ('coatnet', 'sequence', 'finetune')
     >>> family_for("meso4").name, pretrained_models()["mesonet-df"][1:]
     ('mesonet', ('Meso4', 'mesonet-df'))
+    >>> family_for("features:clip-vit").name
+    'features'
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from vidseq.features.backbones import BACKBONES, check_weights
+from vidseq.features.store import PREFIX as FEATURE_SET_PREFIX
+from vidseq.features.store import SET_NAME
 from vidseq.models.coatnet_variants import COATNET_NAMES
 from vidseq.models.config import HeadConfig, ImageConfig
 from vidseq.models.mesonet_weights import MESONET_NAMES, PRETRAINED, check_image_size_for, check_mesonet_weights
@@ -46,7 +51,10 @@ class Family:
     options: tuple[str, ...] = ()  # options only this family takes
     fine_tune: bool = False  # selected by `fine_tune=True` (its names are shared with another family)
     fit_in_phases: bool = False  # frame classifiers: a warm-up of the new head, then the whole model
-    input_size: str = "backbone"  # the images it sees: "backbone" (its input size) or "image_size" (an option)
+    # The images it sees: "backbone" (its input size), "image_size" (an option), or "none"
+    # (features computed elsewhere: its runs read no frames, so face crops do not apply).
+    input_size: str = "backbone"
+    prefix: str = ""  # it also answers to every `img_model_name` "<prefix><name>" (feature sets)
     head_name: Callable[[Mapping[str, Any]], str] = lambda options: ""  # a run's "head" from its options
     check_weights: Callable[[Any, str], None] = check_weights  # ValueError unless its runs can start from `weights`
     check_config: Callable[[Any], None] = lambda config: None  # checks across a run's options (its RunConfig)
@@ -67,7 +75,15 @@ class Family:
 
     def canonical(self, name: Any) -> str | None:
         """The family's spelling of `name`, or None when `name` is not one of its models."""
+        if (self.prefix and isinstance(name, str) and name.lower().startswith(self.prefix)
+                and re.fullmatch(SET_NAME, name[len(self.prefix) :])):
+            return self.prefix + name[len(self.prefix) :]
         return next((n for n in self.names if isinstance(name, str) and n.lower() == name.lower()), None)
+
+    @property
+    def shown_names(self) -> tuple[str, ...]:
+        """Its model names as help and errors list them."""
+        return self.names + ((f"{self.prefix}<name>",) if self.prefix else ())
 
 
 FAMILIES: dict[str, Family] = {}
@@ -87,7 +103,7 @@ def family_for(img_model_name: Any, fine_tune: Any = False) -> Family:
         raise ValueError(f"Received: fine_tune={fine_tune!r}. Expected True or False.")
     matches = [f for f in FAMILIES.values() if f.canonical(img_model_name)]
     if not matches:
-        listed = "; ".join(f"{f.label or 'frozen backbones'}: {', '.join(f.names)}" for f in FAMILIES.values()
+        listed = "; ".join(f"{f.label or 'frozen backbones'}: {', '.join(f.shown_names)}" for f in FAMILIES.values()
                            if not f.fine_tune)
         raise ValueError(f"Received: img_model_name={img_model_name!r}. Expected one of {listed}.")
     chosen = [f for f in matches if f.fine_tune == bool(fine_tune)]
@@ -95,11 +111,6 @@ def family_for(img_model_name: Any, fine_tune: Any = False) -> Family:
         raise ValueError(f"Received: fine_tune=True with img_model_name={img_model_name!r}. Expected a backbone of "
                          f"{sorted(BACKBONES)}: {matches[0].canonical(img_model_name)} trains all its layers already.")
     return chosen[0]
-
-
-def model_names() -> list[str]:
-    """Every model name a run can take, each once."""
-    return list(dict.fromkeys(n for f in FAMILIES.values() for n in f.names))
 
 
 def family_only_options() -> set[str]:
@@ -119,6 +130,20 @@ def _weights_file_or_none(weights: Any, name: str) -> None:
                          f"weights exist offline) or the path of an existing weights file.")
 
 
+def _no_weights(weights: Any, name: str) -> None:
+    """A feature set's features are computed already: no backbone, so no weights."""
+    if weights is not None:
+        raise ValueError(f"Received: weights={weights!r} with img_model_name={name!r}. Expected weights=None: a "
+                         "feature set holds features computed already.")
+
+
+def _head_name(options: Mapping[str, Any]) -> str:
+    return HeadConfig(**{name: options[name] for name in _HEAD_OPTIONS}).name
+
+
+_HEAD_OPTIONS = tuple(f.name for f in dataclasses.fields(HeadConfig))
+
+
 def _resolve(path: str) -> Callable:
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)
@@ -126,9 +151,15 @@ def _resolve(path: str) -> Callable:
 
 register_family(Family(
     "sequence", "", tuple(BACKBONES), HeadConfig, builder="vidseq.models.heads:build_classifier",
-    recipe="vidseq.training.sequence",
-    options=("embed_batch_size", *(f.name for f in dataclasses.fields(HeadConfig))),
-    head_name=lambda options: HeadConfig(**{f.name: options[f.name] for f in dataclasses.fields(HeadConfig)}).name,
+    recipe="vidseq.training.sequence", options=("embed_batch_size", "feature_dtype", *_HEAD_OPTIONS),
+    head_name=_head_name,
+))
+# Bring your own features: a named feature set (vidseq.features.store) in place of a backbone,
+# with the sequence heads' recipe, which reads either from the cache.
+register_family(Family(
+    "features", "feature sets", (), HeadConfig, builder="vidseq.models.heads:build_classifier",
+    recipe="vidseq.training.sequence", input_size="none", prefix=FEATURE_SET_PREFIX, defaults=dict(weights=None),
+    options=_HEAD_OPTIONS, head_name=_head_name, check_weights=_no_weights,
 ))
 # CoAtNet keeps its source's 25 epochs, batch 32, AdamW and warm-up + cosine.
 register_family(Family(

@@ -34,7 +34,25 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+        tmp.write_text(_json_text(obj))
+
+
+def write_json_once(path: str | os.PathLike, obj: Any) -> bool:
+    """Write `path` only if it does not exist: of several writers, exactly one creates it (a hard
+    link to a finished temp file fails where the name is taken). Whether this call did."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(_json_text(obj))
+        os.chmod(tmp, 0o644)
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -46,6 +64,10 @@ def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
+
+
+def _json_text(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
 
 
 def _json_default(obj: Any) -> Any:

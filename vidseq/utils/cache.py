@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -59,15 +60,20 @@ class DiskCache:
     def _file(self, key: str, suffix: str) -> Path | None:
         return None if self.root is None else self.root / key[:2] / f"{key}{suffix}"
 
-    def load(self, key: str) -> dict[str, np.ndarray] | None:
+    def load(self, key: str, names: Sequence[str] | None = None) -> dict[str, np.ndarray] | None:
+        """The arrays saved under `key` (only `names` when given: the others are not read), or None."""
         file = self._file(key, ".npz")
         if file is None or not file.is_file():
             return None
         try:
             with np.load(file, allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
-        except (OSError, ValueError, EOFError):
+                return {name: data[name] for name in (data.files if names is None else names)}
+        except (OSError, ValueError, EOFError, KeyError):
             return None  # unreadable entry: recompute and overwrite
+
+    def entry_file(self, key: str) -> Path | None:
+        """Where `save` puts a key's arrays (one `.npz`): what streaming readers open."""
+        return self._file(key, ".npz")
 
     def save(self, key: str, **arrays: np.ndarray) -> None:
         if self.root is not None:
@@ -94,6 +100,28 @@ class DiskCache:
     def save_json(self, key: str, obj: Any) -> None:
         if self.root is not None:
             write_json(self._file(key, ".json"), obj)
+
+
+def npz_member(file: str | os.PathLike, name: str) -> tuple[int, tuple[int, ...], np.dtype] | None:
+    """Where the array `name` lies in an uncompressed `.npz` (as `np.savez` writes them):
+    `(byte offset of its data, shape, dtype)`, from the zip's and the `.npy`'s headers only, so
+    that a reader can `np.fromfile` it without parsing the zip again. None if the file or the
+    array cannot be read that way."""
+    try:
+        with open(file, "rb") as f, zipfile.ZipFile(f) as archive:
+            info = archive.getinfo(f"{name}.npy")
+            if info.compress_type != zipfile.ZIP_STORED:
+                return None
+            f.seek(info.header_offset)
+            local = f.read(30)  # the member's local header; its name and extra field follow
+            f.seek(info.header_offset + 30 + int.from_bytes(local[26:28], "little")
+                   + int.from_bytes(local[28:30], "little"))
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = read(f)
+            return None if fortran_order else (f.tell(), shape, dtype)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
 
 
 def default_cache_dir() -> Path:
