@@ -1,5 +1,7 @@
 """split_videos: group-disjoint, stratified, official splits kept, deterministic."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,6 +148,27 @@ def test_describe_split_is_one_line_and_fingerprint_ignores_order():
     out = split_videos(dfd_like(), seed=0)
     line = describe_split(out)
     assert "\n" not in line and "identities shared: none" in line and line.startswith("Split: train ")
-    test = out[out.split == "test"]
-    assert split_fingerprint(test.path, test.label) == split_fingerprint(test.path[::-1], test.label[::-1])
-    assert split_fingerprint(test.path, test.label) != split_fingerprint(test.path[1:], test.label[1:])
+    test = out[out.split == "test"]  # made-up paths: fingerprinted by path
+    fingerprint = split_fingerprint(test.path, test.label, by="path")
+    assert fingerprint == split_fingerprint(test.path[::-1], test.label[::-1], by="path")
+    assert fingerprint != split_fingerprint(test.path[1:], test.label[1:], by="path")
+
+
+def test_fingerprint_goes_by_content_and_label_not_by_path(tmp_path):
+    """The same videos in two folders share a fingerprint; an edited file or a changed label changes it."""
+    videos = {f"clip{i}.mp4": bytes([i]) * (200_000 + i) for i in range(3)}  # beyond the 64 KiB read at each end
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for name, content in videos.items():
+            (tmp_path / folder / name).write_bytes(content)
+    a, b = ([str(tmp_path / folder / name) for name in videos] for folder in ("a", "b"))
+    labels = [0, 1, 1]
+    assert split_fingerprint(a, labels) == split_fingerprint(b[::-1], labels[::-1])
+    assert split_fingerprint(a, labels) != split_fingerprint(a, [0, 1, 0])
+    edited = bytearray(videos["clip1.mp4"])
+    edited[-10] ^= 0xFF  # a file replaced in place, same size
+    Path(b[1]).write_bytes(bytes(edited))
+    assert split_fingerprint(a, labels) != split_fingerprint(b, labels)
+    assert split_fingerprint(a, labels, by="path") != split_fingerprint(b, labels, by="path")
+    with pytest.raises(FileNotFoundError):
+        split_fingerprint([str(tmp_path / "gone.mp4")], [0])

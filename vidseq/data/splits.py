@@ -20,6 +20,8 @@ import pandas as pd
 
 from vidseq.data.identities import UnionFind
 from vidseq.data.layouts import SPLITS
+from vidseq.utils.cache import content_fingerprint
+from vidseq.utils.checks import check_choice
 
 SPLIT_BY = ("identities", "group")
 EXCLUDED = "excluded"  # the split of a fake whose identities straddle splits
@@ -129,9 +131,24 @@ def describe_split(videos: pd.DataFrame) -> str:
     return line
 
 
-def split_fingerprint(paths: Iterable[str], labels: Iterable[int]) -> str:
-    """A short digest of a set of labelled videos: equal for runs tested on the same videos."""
-    lines = sorted(f"{p}\t{int(l)}" for p, l in zip(paths, labels))
+FINGERPRINTS = ("content", "path")
+
+
+def split_fingerprint(paths: Iterable[str], labels: Iterable[int], by: str = "content") -> str:
+    """A short digest of a set of labelled videos: equal for runs tested on the same videos.
+
+    `by="content"` (default): each video counts by its content (`content_fingerprint`: size,
+    first and last 64 KiB) and its label, so the same videos in another folder, on another
+    machine or renamed share a fingerprint, and a file replaced in place changes it; every
+    file must exist. `by="path"`: by absolute path and label, as runs saved before content
+    fingerprints were made; only for reading such runs whose videos are gone.
+
+    >>> split_fingerprint(["data/demo/real/real_000.mp4"], [0])  # doctest: +SKIP
+    'c3f1a0b2'
+    """
+    check_choice("by", by, FINGERPRINTS)
+    key = content_fingerprint if by == "content" else str
+    lines = sorted(f"{key(p)}\t{int(l)}" for p, l in zip(paths, labels))
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:8]
 
 

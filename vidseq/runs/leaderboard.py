@@ -14,7 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from vidseq.runs.plots import plot_leaderboard
-from vidseq.data.splits import split_fingerprint
+from vidseq.runs.folders import run_test_split, seen_in_training
+
+# The mark of an evaluation that scored some of the run's own training or validation videos:
+# its figures do not measure generalization (eval_<name>_seen_auc).
+SEEN = "_seen"
 
 
 def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: bool = False) -> pd.DataFrame:
@@ -24,7 +28,10 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
     Test metrics are shown, never used to rank: choosing the top row is choosing on
     validation. `test_videos` and `test_split` (a short fingerprint of the test videos)
     show which rows were tested on the same videos and so are comparable. Cross-dataset
-    evaluations (`evaluate`) add columns `eval_<dataset>_auc` and `eval_<dataset>_eer`.
+    evaluations (`evaluate`) add columns `eval_<dataset>_auc` and `eval_<dataset>_eer`;
+    `eval_<dataset>_seen_auc` and `_seen_eer` where the evaluation scored some of the run's
+    own training or validation videos (`evaluate --split all` on its own data): those
+    figures do not measure generalization.
     With `plot=True` a chart of the runs' AUCs is written to `save_dir/leaderboard.png`
     and kept in `table.attrs["figure"]` for notebooks. Folders that cannot be read are
     reported in a warning, not fatal.
@@ -42,6 +49,7 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
             config = json.loads((run_dir / "config.json").read_text())
             metrics = json.loads((run_dir / "metrics.json").read_text())
             evals = {f.stem[len("eval_"):]: json.loads(f.read_text()) for f in sorted(run_dir.glob("eval_*.json"))}
+            evals = {name + (SEEN if _seen(run_dir, config, name, e) else ""): e for name, e in evals.items()}
         except (OSError, ValueError) as err:
             unreadable.append(f"{run_dir.name} ({type(err).__name__})")
             continue
@@ -51,7 +59,7 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
             optimizer=config.get("optimizer"), learning_rate=config.get("learning_rate"), params=config.get("params"),
             **{f"{s}_{m}": metrics.get(s, {}).get(m) for s in ("val", "test")
                for m in ("auc", "accuracy", "balanced_accuracy", "eer", "log_loss")},
-            test_videos=metrics.get("test", {}).get("videos"), test_split=_test_split(run_dir, metrics),
+            test_videos=metrics.get("test", {}).get("videos"), test_split=run_test_split(run_dir, metrics),
             epochs=metrics.get("epochs_trained"),
             train_seconds=metrics.get("train_seconds"), skipped=len(metrics.get("skipped", [])),
             created=config.get("created"),
@@ -68,15 +76,17 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
     return table
 
 
-def _test_split(run_dir: Path, metrics: dict) -> str | None:
-    """The run's test-split fingerprint; runs saved before it existed: from their scores.csv."""
-    if "test_split" in metrics:
-        return metrics["test_split"]
+def _seen(run_dir: Path, config: dict, name: str, evaluation: dict) -> bool:
+    """Whether an evaluation scored any of the run's own training or validation videos:
+    `evaluate` records them; for evaluations saved before it did, its scores are checked
+    (their videos gone: any split but the test split of the run's own data counts as seen)."""
+    if "seen_in_training" in evaluation:
+        return bool(evaluation["seen_in_training"])
     try:
-        scores = pd.read_csv(run_dir / "scores.csv").query("split == 'test'")
-    except (OSError, ValueError, pd.errors.UndefinedVariableError):
-        return None
-    return split_fingerprint(scores.path, scores.label)
+        scored = pd.read_csv(run_dir / f"eval_{name}_scores.csv").path
+    except (OSError, ValueError, AttributeError):
+        return evaluation.get("split") != "test" and evaluation.get("data_dir") == config.get("data_dir")
+    return bool(seen_in_training(run_dir, scored))
 
 
 __all__ = ["compare_saved_models"]

@@ -15,7 +15,6 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Iterable
 
 from vidseq.utils.quiet import import_keras_quietly
 
@@ -28,12 +27,12 @@ from vidseq.data.layouts import SPLITS, discover_videos
 from vidseq.data.sampling import count_face_tracks, sampling_seed
 from vidseq.data.video_io import VideoReadError
 from vidseq.features import backbones
-from vidseq.runs.folders import file_safe, load_classifier, read_config, run_config, run_threshold
+from vidseq.runs.folders import (file_safe, load_classifier, read_config, run_config, run_threshold,
+                                 seen_in_training)
 from vidseq.runs.metrics import binary_metrics
 from vidseq.training.config import RunConfig
 from vidseq.training.videos import split_as_run
 from vidseq.utils.atomic import write_json, write_text
-from vidseq.utils.cache import content_fingerprint
 
 
 def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: str | None = None) -> float:
@@ -83,7 +82,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
         videos = videos[videos.split == split].reset_index(drop=True)
     if videos.empty:
         raise ValueError(f"Received: split={split!r}, which holds no videos of {str(data_dir)!r}.")
-    seen = _seen_in_training(run_dir, videos.path)
+    seen = seen_in_training(run_dir, videos.path)
     if seen:
         warnings.warn(f"{len(seen)} of the {len(videos)} videos to evaluate are the run's own training or validation "
                       f"videos (same file content, e.g. {seen[0]!r}): these metrics do not measure generalization.",
@@ -99,16 +98,6 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     write_text(Path(run_dir) / f"eval_{name}_scores.csv", table.to_csv(index=False))
     write_json(Path(run_dir) / f"eval_{name}.json", metrics)
     return {**metrics, "written": str(Path(run_dir) / f"eval_{name}.json")}
-
-
-def _seen_in_training(run_dir, paths: Iterable[str]) -> list[str]:
-    """The `paths` whose content is one of the run's training or validation videos (wherever they now are)."""
-    splits_file = Path(run_dir) / "splits.csv"
-    if not splits_file.is_file():
-        return []
-    splits = pd.read_csv(splits_file)
-    trained = {content_fingerprint(p) for p in splits.path[splits.split.isin(["train", "val"])] if Path(p).is_file()}
-    return [p for p in paths if content_fingerprint(p) in trained]
 
 
 def score_tracks(run_dir, config: RunConfig, paths: list[str], model: keras.Model | None = None):
