@@ -35,7 +35,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from vidseq.data.faces import FaceCrop, crop_face
-from vidseq.runs.leaderboard import compare_saved_models
+from vidseq.runs.leaderboard import SEEN, compare_saved_models
 from vidseq.runs.folders import load_classifier
 from vidseq.data.video_io import TruncatedVideoError
 
@@ -287,6 +287,9 @@ def runs_view(save_dir: str, board: pd.DataFrame) -> None:
     columns = [c for c in LEADERBOARD_COLUMNS if c in board] + [c for c in board if c.startswith("eval_")]
     scores = {c: st.column_config.NumberColumn(format="%.3f") for c in columns if c.endswith(SCORE_SUFFIXES)}
     st.dataframe(board[columns], hide_index=True, column_config=scores)
+    if any(SEEN + "_" in c for c in columns):
+        st.caption(f"eval_*{SEEN}_*: scored on some of the run's own training or validation videos: not a measure "
+                   "of generalization.")
     run = select_run(board, "Run details", key="runs_run")
     run_dir = Path(save_dir) / run
     try:
@@ -317,7 +320,7 @@ def show_run(run_dir: Path) -> None:
         elif (run_dir / "scores.csv").is_file():
             from vidseq.runs.plots import plot_roc
 
-            st.pyplot(plot_roc(pd.read_csv(run_dir / "scores.csv")), width=420)
+            st.pyplot(plot_roc(pd.read_csv(run_dir / "scores.csv"), title=run_dir.name), width=420)
 
 
 def show_curves(run_dir: Path) -> None:

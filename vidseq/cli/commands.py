@@ -7,6 +7,7 @@ so `vidseq --help` answers at once. Errors print one line, not a traceback.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -17,6 +18,8 @@ from vidseq.features.backbones import BACKBONES
 from vidseq.features.backbone_models import ImageNetUnavailable
 from vidseq.cli.flags import (ParserWithDefaults, add_face_flags, add_option_flags, face_crop_from_flags,
                               in_cli_terms, parse_weights)
+from vidseq.cli.output import one_line_warnings
+from vidseq.training.config import check_run_options
 from vidseq.training.families import model_names
 from vidseq.training.train_config import CALLBACK_OPTIONS
 
@@ -29,13 +32,13 @@ DEMO_HEADS = (dict(rnn="gru", rnn_units=(64,), rnn_pooling="mean"), dict(rnn=Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vidseq", description="Video-sequence deepfake detection baselines.")
+    parser = ParserWithDefaults(prog="vidseq", description="Video-sequence deepfake detection baselines.")
     # Every command's --help shows each option's default (options that default to the
     # library's own say it in their help, as it differs between model families).
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=ParserWithDefaults)
 
-    p = sub.add_parser("demo", help="generate the demo dataset, train one model on it, show the leaderboard")
+    p = sub.add_parser("demo", help="generate the demo dataset, train two heads on it (GRU, mean pooling), show the leaderboard")
     p.add_argument("--data-dir", default="data/demo", help="where the demo videos are written")
     p.add_argument("--save-dir", default="saved_models", help="where the runs are saved")
     p.add_argument("--num-videos", type=int, default=40, help="videos, half real and half fake")
@@ -82,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compression", default=None, help="FaceForensics++/DFD quality folder (default: the run's)")
 
     p = sub.add_parser("compare", help="leaderboard of saved runs")
-    p.add_argument("--save-dir", default="saved_models")
+    p.add_argument("--save-dir", default=None, help="the folder of saved runs (default: saved_models)")
     p.add_argument("--plot", action="store_true", help="also write SAVE_DIR/leaderboard.png")
 
     p = sub.add_parser("predict", help="P(fake) of a video with a saved run, its label and the run's threshold")
@@ -104,11 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's parser: "see vidseq train --help", not "vidseq --help"
+        command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     if getattr(args, "verbose", False):
         os.environ["VIDSEQ_VERBOSE"] = "1"  # read when TensorFlow loads: keep its start-up lines
     try:
-        return COMMANDS[args.command](args)
+        with one_line_warnings(args.command):
+            return COMMANDS[args.command](args)
     except (ValueError, OSError, ImageNetUnavailable) as err:
         print(f"vidseq {args.command}: error: {in_cli_terms(str(err), command_parser(parser, args.command))}",
               file=sys.stderr)
@@ -167,16 +173,16 @@ def _run_folder(run_dir: str, needs: str = "config.json") -> Path:
 def cmd_extract(args) -> int:
     videos = _discover(args.data_dir, args.compression, args.num_frames)
     from vidseq.utils.cache import default_cache_dir
-    from vidseq.features.extract import embed_videos
+    from vidseq.features.extract import embed_with_skips
 
-    features, mask = embed_videos(
-        videos.path, args.num_frames, args.img_model_name, args.weights,
-        args.cache_dir or default_cache_dir(), face_crop_from_flags(args), batch_size=args.embed_batch_size,
-        on_error="skip", strategy=args.strategy, seed=args.seed, engine=args.engine, ray_workers=args.workers,
-        ray_address=args.address,
-    )
+    counts: dict = {}
+    features, mask, _, _ = embed_with_skips(
+        videos.path, args.num_frames, args.img_model_name, args.weights, args.cache_dir or default_cache_dir(),
+        face_crop_from_flags(args), args.embed_batch_size, "skip", args.strategy, args.seed, 2, engine=args.engine,
+        ray_workers=args.workers, ray_address=args.address, counts=counts)
     skipped = int((~mask.any(axis=1)).sum())
-    print(f"Embedded {len(videos) - skipped} of {len(videos)} videos: features {features.shape}; skipped {skipped}.")
+    print(f"Embedded {len(videos) - skipped} of {len(videos)} videos ({counts['cached']} read from the cache): "
+          f"features {features.shape}; skipped {skipped}.")
     return 0
 
 
@@ -195,6 +201,11 @@ def cmd_train(args) -> int:
     name = options["img_model_name"]
     if name.lower() not in (n.lower() for n in model_names()):
         raise ValueError(f"Received: --model {name}. Expected one of {model_names()}.")
+    # Every option's own check, before any video and before TensorFlow loads; the device
+    # count that --distribution needs is Keras': it is checked when the run starts.
+    check_run_options(options["num_frames"], name, {**{k: v for k, v in options.items()
+                                                         if k not in ("num_frames", "img_model_name")},
+                                                      "distribution": None})
     _discover(args.data_dir, options.get("compression"), options["num_frames"])
     if args.like:
         changed = {k: v for k, v in given.items() if like.get(k) != v}
@@ -274,22 +285,52 @@ def cmd_evaluate(args) -> int:
 def cmd_compare(args) -> int:
     from vidseq.runs.leaderboard import compare_saved_models  # no TensorFlow: the leaderboard answers at once
 
-    table = compare_saved_models(args.save_dir, plot=args.plot)
+    save_dir = Path(args.save_dir or "saved_models")
+    if args.save_dir is None and not save_dir.is_dir():
+        print(f"No runs yet: there is no saved_models/ folder in {Path.cwd()}. Train one with `vidseq demo` or "
+              "`vidseq train DATA_DIR` (run from this folder), or give --save-dir the folder your runs are in.")
+        return 0
+    if not save_dir.is_dir():
+        raise ValueError(f"Received: --save-dir {args.save_dir}, which is not a directory. Expected the folder of "
+                         "saved runs (vidseq train --save-dir, default saved_models).")
+    table = compare_saved_models(save_dir, plot=args.plot)
+    if table.empty:
+        print(_no_runs_in(save_dir))
+        return 0
     _print_leaderboard(table)
-    if args.plot and not table.empty:
-        print(f"Wrote {args.save_dir}/leaderboard.png")
+    if args.plot:
+        print(f"Wrote {save_dir / 'leaderboard.png'}")
     return 0
+
+
+def _no_runs_in(save_dir: Path) -> str:
+    """What a folder without finished runs holds, and what to do."""
+    from vidseq.data.video_io import VIDEO_EXTENSIONS
+
+    entries = list(itertools.islice(save_dir.rglob("*"), 2000))  # enough to tell; a dataset may hold millions
+    if any(p.suffix.lower() in VIDEO_EXTENSIONS for p in entries):
+        return (f"No runs in {save_dir}: it holds videos (a dataset?), not run folders. Runs trained on it are saved "
+                "in saved_models/ (or where --save-dir said): `vidseq compare` there.")
+    started = [p for p in save_dir.iterdir() if p.is_dir() and (p / "config.json").is_file()]
+    if started:
+        return (f"No finished runs in {save_dir}: {len(started)} run folder(s) without metrics.json (still training, "
+                "or interrupted). Run the same command again to train them.")
+    return (f"No runs in {save_dir} yet: train one with `vidseq demo` or "
+            f"`vidseq train DATA_DIR --save-dir {save_dir}`.")
 
 
 def cmd_predict(args) -> int:
     _run_folder(args.run)
     if not Path(args.video).is_file():
         raise ValueError(f"Received: {args.video!r}, which is not a file. Expected a video file.")
-    from vidseq.runs.folders import run_threshold
-    from vidseq.runs.scoring import predict_video
     from vidseq.data.video_io import check_truncation
 
-    truncation = check_truncation(args.video)  # scored all the same, and said next to the score
+    # The video before the run: a file that is not a video, or in which no frame decodes, is
+    # answered before TensorFlow loads. A truncated one is scored all the same, and said so.
+    truncation = check_truncation(args.video)
+    from vidseq.runs.folders import run_threshold
+    from vidseq.runs.scoring import predict_video
+
     score = predict_video(args.video, args.run, truncated="keep" if truncation else None)
     threshold = run_threshold(args.run)
     result = {"video": args.video, "p_fake": round(score, 4), "label": "FAKE" if score >= threshold else "REAL",
@@ -333,8 +374,13 @@ def _print_leaderboard(table) -> None:
         return
     columns = ["run", "dataset", "backbone", "num_frames", "head", "weights", "val_auc", "test_auc", "test_accuracy",
                "test_eer", "test_videos", "test_split", "epochs"]
-    columns += [c for c in table.columns if c.startswith("eval_") and c.endswith("_auc")]
-    print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    from vidseq.runs.leaderboard import SEEN  # loaded already: the table is its
+
+    evaluations = [c for c in table.columns if c.startswith("eval_") and c.endswith("_auc")]
+    print(table[columns + evaluations].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if any(SEEN + "_" in c for c in evaluations):
+        print(f"eval_*{SEEN}_*: scored on some of the run's own training or validation videos (listed in its "
+              "eval_*.json): not a measure of generalization.")
 
 
 COMMANDS = {"demo": cmd_demo, "extract": cmd_extract, "train": cmd_train, "search": cmd_search,

@@ -16,9 +16,10 @@ import numpy as np
 
 from vidseq.utils.cache import DiskCache, cache_key
 from vidseq.utils.checks import check_int
+from vidseq.utils.notices import VidseqWarning
 from vidseq.data.faces import TRACKER_VERSION, FaceCrop, crop_face, detect_faces, face_settings, shrink_for_detection, track_faces
 from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, count_frames, frame_count_hint, grab_frames,
-                             is_truncated, open_video, resize_frame)
+                             is_truncated, no_frames_error, open_video, resize_frame)
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
 ON_TRUNCATED = ("raise", "keep")
@@ -145,7 +146,7 @@ def read_frames_and_face(
         frames, n = grab_frames(path, indices, lambda f, k: crop_face(f, boxes["boxes"][k], size, face.margin),
                                 rows=num_frames)
     if not n:
-        raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
+        raise no_frames_error(path)
     return frames, np.arange(num_frames) < n, (boxes is not None) if face else None
 
 
@@ -174,7 +175,7 @@ def read_frames_and_boxes(
              if face else None)
     _, frames, n = sample(shrink)
     if not n:
-        raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
+        raise no_frames_error(path)
     return frames[:n], None if boxes is None else np.asarray(boxes["boxes"])[:n] * scales[-1]
 
 
@@ -208,11 +209,13 @@ def _sample_and_grab(path, num_frames, strategy, seed, stride, transform,
     # The container's count was missing or too high: count what really decodes, then
     # sample again from that count (a second pass, only for such files).
     decodable = count_frames(path)
+    if not decodable:  # nothing to keep: one error, whatever on_truncated says
+        raise no_frames_error(path, total)
     if is_truncated(decodable, total):
         error = TruncatedVideoError(path, decodable, total)
         if on_truncated == "raise":
             raise error
-        warnings.warn(f"{error} (kept: sampling what decodes)", stacklevel=2)
+        warnings.warn(f"{error} (kept: sampling what decodes)", VidseqWarning, stacklevel=2)
     indices = sample_indices(decodable, num_frames, strategy, seed, stride)
     return (indices, *grab_frames(path, indices, transform, rows=num_frames))
 
@@ -287,7 +290,9 @@ def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache
         # Detection sees small frames (only those are held); boxes go back to the video's pixels.
         shrink, scales = _shrinker(face.detect_size)
         indices, small, n = sample(shrink)
-        tracks = track_faces(detect_faces(small[:n], face), small.shape[1:3]) if n else []
+        if not n:  # nothing decoded: nothing to remember either
+            raise no_frames_error(path)
+        tracks = track_faces(detect_faces(small[:n], face), small.shape[1:3])
         cached = {"indices": indices.tolist(), "tracks": [(track / scales[-1]).tolist() for track in tracks]}
         cache.save_json(key, cached)
     return cached

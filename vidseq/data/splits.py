@@ -21,7 +21,8 @@ import pandas as pd
 from vidseq.data.identities import UnionFind
 from vidseq.data.layouts import SPLITS
 from vidseq.utils.cache import content_fingerprint
-from vidseq.utils.checks import check_choice
+from vidseq.utils.checks import check_choice, check_fraction
+from vidseq.utils.notices import VidseqWarning
 
 SPLIT_BY = ("identities", "group")
 EXCLUDED = "excluded"  # the split of a fake whose identities straddle splits
@@ -56,11 +57,7 @@ def split_videos(
                          "discover_videos() (path, label, identities, group, split).")
     if split_by not in SPLIT_BY:
         raise ValueError(f"Received: split_by={split_by!r}. Expected one of {list(SPLIT_BY)}.")
-    for name, value in (("val_size", val_size), ("test_size", test_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ValueError(f"Received: {name}={value!r}. Expected a float in [0, 1).")
-    if val_size + test_size >= 1:
-        raise ValueError(f"Received: val_size={val_size} and test_size={test_size}. Expected a sum below 1.")
+    check_split_sizes(val_size, test_size)
 
     videos = videos.copy()
     videos["split"] = videos["split"].fillna("")
@@ -77,8 +74,17 @@ def split_videos(
     shared = shared_identities(videos)
     if official and shared:
         warnings.warn(f"{len(shared)} identities appear in more than one split because the dataset's official "
-                      "split puts them there (e.g. Celeb-DF's test list); the official split is kept.", stacklevel=2)
+                      "split puts them there (e.g. Celeb-DF's test list); the official split is kept.", VidseqWarning,
+                      stacklevel=2)
     return videos
+
+
+def check_split_sizes(val_size: float, test_size: float) -> None:
+    """The validation and test shares of `split_videos`: each in [0, 1), their sum below 1."""
+    for name, value in (("val_size", val_size), ("test_size", test_size)):
+        check_fraction(name, value)
+    if val_size + test_size >= 1:
+        raise ValueError(f"Received: val_size={val_size} and test_size={test_size}. Expected a sum below 1.")
 
 
 def _identities(videos: pd.DataFrame) -> pd.Series:

@@ -65,13 +65,27 @@ def frame_count_hint(cap: cv2.VideoCapture) -> int:
     return int(n) if np.isfinite(n) and n > 0 else 0
 
 
+def no_frames_error(path: str | os.PathLike, declared: int = 0) -> VideoReadError:
+    """The error of a file that opens but in which no frame decodes (e.g. cut before its data)."""
+    said = f" of the {declared} its container declares" if declared else ""
+    return VideoReadError(f"No decodable frames{said} in video: {str(path)!r}")
+
+
 def check_truncation(path: str | os.PathLike) -> TruncatedVideoError | None:
     """The error describing a truncated file (frames stopping short of its container's
-    count), or None for a whole one. Costs one decode pass (`count_frames`)."""
+    count), or None for a whole one. Costs one decode pass (`count_frames`). Raises
+    `VideoReadError` for a file that is not a video or in which no frame decodes: there is
+    nothing to score.
+
+    >>> check_truncation("data/demo/real/real_000.mp4") is None  # doctest: +SKIP
+    True
+    """
     cap = open_video(path)
     declared = frame_count_hint(cap)
     cap.release()
     decoded = count_frames(path)
+    if not decoded:
+        raise no_frames_error(path, declared)
     return TruncatedVideoError(path, decoded, declared) if is_truncated(decoded, declared) else None
 
 

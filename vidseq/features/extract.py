@@ -23,6 +23,7 @@ from vidseq.features import backbone_models, backbones
 from vidseq.features import ray_engine
 from vidseq.utils.cache import DiskCache, cache_key
 from vidseq.utils.checks import check_int
+from vidseq.utils.notices import SkippedVideoWarning
 from vidseq.data.faces import FaceCrop, face_settings
 from vidseq.utils.progress import progress_bar
 from vidseq.data.sampling import (NoFaceError, check_num_frames, check_on_truncated, read_frames_and_face, sample_indices,
@@ -79,9 +80,10 @@ def embed_videos(
 
 def embed_with_skips(paths, num_frames, img_model_name, weights, cache_dir, face_crop, batch_size, on_error, strategy,
                      seed, workers, quiet=False, engine="local", ray_workers=None, ray_address=None, track=0,
-                     on_truncated="raise"):
+                     on_truncated="raise", counts: dict | None = None):
     """`embed_videos`, also returning `{path: error}` of skipped videos and the paths where no face was found.
-    `track`: which face track to crop (`vidseq.data.sampling.read_frames`); a video without it is skipped."""
+    `track`: which face track to crop (`vidseq.data.sampling.read_frames`); a video without it is skipped.
+    `counts`, a dict if given, gets `cached`: how many videos were read from the cache."""
     if engine not in ENGINES:
         raise ValueError(f"Received: engine={engine!r}. Expected one of {ENGINES}.")
     if on_error not in ("raise", "skip"):
@@ -113,6 +115,8 @@ def embed_with_skips(paths, num_frames, img_model_name, weights, cache_dir, face
                 no_face.append(path)
         else:
             todo.append((i, path, key))
+    if counts is not None:
+        counts["cached"] = len(paths) - len(todo)
     errors: dict[str, str] = {}
     if not todo:
         return features, mask, errors, no_face
@@ -121,6 +125,7 @@ def embed_with_skips(paths, num_frames, img_model_name, weights, cache_dir, face
             hit = cache.load(key)
             features[i], mask[i] = hit["features"], hit["mask"]
         return features, mask, errors, no_face
+    embedder.backbone()  # before the progress bar: weights that cannot load (ImageNet offline) fail at once
     for (i, path, key), frames, valid, found in _read_videos(todo, embedder.read, workers, on_error, errors, no_face,
                                                               f"Embedding with {embedder.spec.name}", quiet):
         features[i], mask[i] = embedder.embed(key, frames, valid, found)
@@ -161,12 +166,16 @@ class _Embedder:
                                          self.face, cache_dir=self.cache_dir, track=self.track,
                                          on_truncated=self.on_truncated)
 
-    def embed(self, key: str, frames: np.ndarray, valid: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
-        """Features and mask of one video's frames, saved under `key`."""
+    def backbone(self):
+        """The backbone, built on first use (a fully cached call never builds it)."""
         if self.model is None:
             self.model = backbone_models.build_backbone(self.spec.name, self.weights)
+        return self.model
+
+    def embed(self, key: str, frames: np.ndarray, valid: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
+        """Features and mask of one video's frames, saved under `key`."""
         features = np.zeros((self.num_frames, self.spec.feature_dim), np.float32)
-        features[valid] = _run_backbone(self.model, self.spec, frames[valid], self.chunk)
+        features[valid] = _run_backbone(self.backbone(), self.spec, frames[valid], self.chunk)
         self.cache.save(key, features=features, mask=valid, face_found=np.int8(-1 if found is None else found))
         return features, valid
 
@@ -240,13 +249,13 @@ def _usable(path: str, result, on_error: str, errors: dict, no_face: list) -> bo
     on_error applied, skips recorded in `errors` with a warning, faceless videos in `no_face`."""
     if isinstance(result, NoFaceError):  # the face settings ask for these to be skipped
         errors[path] = str(result)
-        warnings.warn(f"Skipped video without a face {path}", stacklevel=5)
+        warnings.warn(f"Skipped video without a face {path}", SkippedVideoWarning, stacklevel=5)
         return False
     if isinstance(result, VideoReadError):
         if on_error == "raise":
             raise result
         errors[path] = str(result)
-        warnings.warn(f"Skipped unreadable video {path}: {result}", stacklevel=5)
+        warnings.warn(f"Skipped unreadable video {path}: {result}", SkippedVideoWarning, stacklevel=5)
         return False
     if result[2] is False:
         no_face.append(path)

@@ -118,8 +118,8 @@ def _save(run_dir: Path, model, config: dict, metrics: dict, history: pd.DataFra
     write_text(run_dir / "splits.csv", table.to_csv(index=False))
     plot_learning_curves(history, run_dir / "learning_curves.png")
     write_text(run_dir / "scores.csv", scores.to_csv(index=False))
-    plot_roc(scores, run_dir / "roc.png")
-    plot_score_histograms(scores, run_dir / "scores.png")
+    plot_roc(scores, run_dir / "roc.png", title=run_dir.name)
+    plot_score_histograms(scores, run_dir / "scores.png", threshold=threshold_of(metrics))
     write_json(run_dir / "metrics.json", metrics)  # last: its presence marks a finished run
 
 
@@ -200,7 +200,11 @@ def run_threshold(run_dir: str | os.PathLike) -> float:
     if not file.is_file():
         raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no metrics.json. "
                                 "Expected a finished run folder.")
-    metrics = json.loads(file.read_text())
+    return threshold_of(json.loads(file.read_text()))
+
+
+def threshold_of(metrics: dict) -> float:
+    """`run_threshold` from a run's metrics (metrics.json's content)."""
     for split in ("val", "test"):
         threshold = (metrics.get(split) or {}).get("threshold")
         if threshold is not None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from vidseq.runs.plots import plot_leaderboard
 from vidseq.runs.folders import run_test_split, seen_in_training
+from vidseq.utils.notices import VidseqWarning
 
 # The mark of an evaluation that scored some of the run's own training or validation videos:
 # its figures do not measure generalization (eval_<name>_seen_auc).
@@ -66,7 +67,7 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
             **{f"eval_{name}_{m}": e.get(m) for name, e in evals.items() for m in ("auc", "eer")},
         ))
     if unreadable:
-        warnings.warn(f"Unreadable run folders in {save_dir}: {', '.join(unreadable)}", stacklevel=2)
+        warnings.warn(f"Unreadable run folders in {save_dir}: {', '.join(unreadable)}", VidseqWarning, stacklevel=2)
     table = pd.DataFrame(rows)
     if not table.empty:
         table = table.sort_values(["val_auc", "val_log_loss"], ascending=[False, True], na_position="last",

@@ -21,7 +21,6 @@ from vidseq.utils.quiet import import_keras_quietly
 import_keras_quietly()  # before Keras loads: TensorFlow's start-up lines stay hidden
 import keras
 import numpy as np
-import pandas as pd
 
 from vidseq.data.layouts import SPLITS, discover_videos
 from vidseq.data.sampling import count_face_tracks, sampling_seed
@@ -33,6 +32,7 @@ from vidseq.runs.metrics import binary_metrics
 from vidseq.training.config import RunConfig
 from vidseq.training.videos import split_as_run
 from vidseq.utils.atomic import write_json, write_text
+from vidseq.utils.notices import SkippedVideoWarning, VidseqWarning
 
 
 def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: str | None = None) -> float:
@@ -47,7 +47,9 @@ def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated
     config = run_config(run_dir)
     if truncated is not None:
         config = config.replace(truncated=truncated)
-    scores, errors, _, _ = score_tracks(run_dir, config, [str(path)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedVideoWarning)  # the video's error is raised instead
+        scores, errors, _, _ = score_tracks(run_dir, config, [str(path)])
     if errors:
         raise VideoReadError(errors[str(path)])
     return float(scores[0])
@@ -86,7 +88,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
     if seen:
         warnings.warn(f"{len(seen)} of the {len(videos)} videos to evaluate are the run's own training or validation "
                       f"videos (same file content, e.g. {seen[0]!r}): these metrics do not measure generalization.",
-                      stacklevel=2)
+                      VidseqWarning, stacklevel=2)
     scores, errors, _, _ = score_tracks(run_dir, config, videos.path.tolist())
     ok = ~np.isnan(scores)
     labels = videos.label.to_numpy()

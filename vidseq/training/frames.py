@@ -35,23 +35,25 @@ from vidseq.training.videos import RunVideos
 def fit(videos: RunVideos, config: RunConfig) -> Fitted:
     """Crop (cached), train on the training videos' frames, score validation and test videos."""
     family, train = config.family, config.train
-    files, errors, no_face = cache_crops(videos.videos.path, config.num_frames, config.input_size[0], videos.face,
-                                         videos.cache_dir, config.data.strategy, config.seed,
-                                         quiet=not config.verbose, on_truncated=config.data.on_truncated)
-    rows = videos.drop_unusable(np.array([f is not None for f in files]), errors, no_face)
     keras.utils.set_random_seed(config.seed)
     devices = check_distribution(train.distribution, train.batch_size)
-    sets = {
-        split: FrameDataset([files[i] for i in np.flatnonzero(r)], videos.labels[r], train.batch_size,
-                            shuffle=split == "train", augment=split == "train" and bool(config.image.augment),
-                            seed=config.seed, class_weight=class_weight(videos.labels[r]) if split == "train" else None,
-                            pad_to=devices, workers=2)
-        for split, r in rows.items()
-    }
-    callbacks = build_callbacks(train, progress=config.verbose == 1)
-    scores, frame_scores = {}, {}
     with distribution_scope(train.distribution):
+        # The model first: weights that cannot load (ImageNet offline) fail before any video is cropped.
         model, recorded = family.build()(config.img_model_name, config.weights, config.image)
+        files, errors, no_face = cache_crops(videos.videos.path, config.num_frames, config.input_size[0], videos.face,
+                                             videos.cache_dir, config.data.strategy, config.seed,
+                                             quiet=not config.verbose, on_truncated=config.data.on_truncated)
+        rows = videos.drop_unusable(np.array([f is not None for f in files]), errors, no_face)
+        sets = {
+            split: FrameDataset([files[i] for i in np.flatnonzero(r)], videos.labels[r], train.batch_size,
+                                shuffle=split == "train", augment=split == "train" and bool(config.image.augment),
+                                seed=config.seed,
+                                class_weight=class_weight(videos.labels[r]) if split == "train" else None,
+                                pad_to=devices, workers=2)
+            for split, r in rows.items()
+        }
+        callbacks = build_callbacks(train, progress=config.verbose == 1)
+        scores, frame_scores = {}, {}
         started = time.time()
         if family.fit_in_phases:
             history = fit_phases(model, sets["train"], sets["val"], config,
