@@ -129,8 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
     """The parser of one command (`vidseq COMMAND`) inside `build_parser()`'s."""
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return action.choices[command]
+    return command_parsers(parser)[command]
+
+
+def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's parser inside `build_parser()`'s, by name, in the order `vidseq --help` lists them."""
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
 def cmd_demo(args) -> int:

@@ -111,7 +111,7 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Adds "(default: X)" to an option's help, except where there is nothing to say (None, off)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, False) or action.help is None:
+        if action.default is None or action.default is False or action.help is None:  # not 0: "(default: 0)"
             return action.help or ""
         return super()._get_help_string(action)
 
