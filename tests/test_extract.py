@@ -13,7 +13,7 @@ import pytest
 import model_builder
 import util
 from conftest import BACKBONE, embed
-from vidseq.features import backbones
+from vidseq.features import backbone_models, backbones
 from vidseq.features import extract
 from vidseq.features import ray_engine
 from vidseq.data import sampling
@@ -34,12 +34,27 @@ def test_warm_call_neither_decodes_nor_builds(good_paths, cache_dir, monkeypatch
     def forbidden(*args, **kwargs):
         raise AssertionError("a warm call must not decode or build")
 
-    monkeypatch.setattr(backbones, "build_backbone", forbidden)
+    monkeypatch.setattr(backbone_models, "build_backbone", forbidden)
     monkeypatch.setattr(sampling, "grab_frames", forbidden)  # every decode goes through it
     monkeypatch.setattr(extract, "read_frames_and_face", forbidden)
     warm, warm_mask = embed(good_paths, cache_dir=cache_dir)
     np.testing.assert_array_equal(warm, cold)
     np.testing.assert_array_equal(warm_mask, cold_mask)
+
+
+def test_weights_that_cannot_load_fail_before_any_video_is_read(good_paths, tmp_path, monkeypatch):
+    """ImageNet offline: the error comes before the progress bar starts and before any decode."""
+    def offline(name, weights):
+        raise backbone_models.ImageNetUnavailable(name, "no network")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("nothing may be read or shown before the weights load")
+
+    monkeypatch.setattr(backbone_models, "build_backbone", offline)
+    monkeypatch.setattr(extract, "progress_bar", forbidden)
+    monkeypatch.setattr(extract, "read_frames_and_face", forbidden)
+    with pytest.raises(backbone_models.ImageNetUnavailable, match="Offline, use weights='random'"):
+        extract.embed_with_skips(good_paths, 4, BACKBONE, "imagenet", tmp_path, False, 32, "skip", "uniform", None, 2)
 
 
 def test_cache_key_covers_settings(good_paths, cache_dir):

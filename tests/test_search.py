@@ -70,7 +70,7 @@ def test_search_trains_every_combination_once_sharing_embeddings(searched):
 
 def test_search_resumes_and_samples(searched, dataset, cache_dir, monkeypatch):
     save_dir, table, _ = searched
-    monkeypatch.setattr(search, "train_test_classifier", lambda *a, **k: pytest.fail("retrained a finished run"))
+    monkeypatch.setattr(train, "train_test_classifier", lambda *a, **k: pytest.fail("retrained a finished run"))
     grid = dict(num_frames=[3, 5], img_model_names=[BACKBONE], heads=[{"rnn": None}, {"rnn": "gru", "rnn_units": [8]}])
     again = model_builder.search(dataset, **grid, save_dir=save_dir, cache_dir=cache_dir, **COMMON)
     assert sorted(again.run) == sorted(table.run)
@@ -104,7 +104,9 @@ def test_evaluate_on_its_own_test_split_reproduces_the_run(searched, dataset):
     assert everything["videos"] == 16 and [s["path"].endswith("broken.mp4") for s in everything["skipped"]] == [True]
     leaderboard = model_builder.compare_saved_models(save_dir)
     row = leaderboard[leaderboard.run == table.run[0]].iloc[0]
-    assert row[f"eval_{name}_auc"] == pytest.approx(own["auc"]) and f"eval_{name}-all_auc" in leaderboard
+    assert row[f"eval_{name}_auc"] == pytest.approx(own["auc"])
+    assert everything["seen_in_training"] and f"eval_{name}-all_seen_auc" in leaderboard  # marked: it saw training
+    assert f"eval_{name}-all_auc" not in leaderboard
     with pytest.raises(ValueError, match="split='holdout'"):
         model_builder.evaluate(run_dir, dataset, split="holdout")
 

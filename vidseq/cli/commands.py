@@ -140,6 +140,10 @@ def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.Argum
 def cmd_demo(args) -> int:
     from vidseq.data.demo_data import make_demo_dataset
 
+    training = {**DEMO_TRAINING, "epochs": args.epochs, "weights": args.weights, "face_crop": not args.full_frames,
+                "save_dir": args.save_dir, **({"cache_dir": args.cache_dir} if args.cache_dir else {})}
+    if not args.data_only:  # before any video is written: a bad --epochs answers at once
+        check_run_options(args.num_frames, "MobileNetV2", {**training, **DEMO_HEADS[0]})
     summary = make_demo_dataset(args.data_dir, num_videos=args.num_videos, seed=args.seed)
     print(f"Demo dataset: {summary}")
     if args.data_only:
@@ -148,11 +152,8 @@ def cmd_demo(args) -> int:
 
     # As a search: runs are named after their whole configuration, so a rerun with the same
     # settings reuses its finished runs instead of adding identical rows to the leaderboard.
-    table = search(
-        args.data_dir, num_frames=[args.num_frames], img_model_names=["MobileNetV2"], heads=list(DEMO_HEADS),
-        weights=args.weights, save_dir=args.save_dir, face_crop=not args.full_frames,
-        verbose=2 if args.verbose else 1,
-        **{**DEMO_TRAINING, "epochs": args.epochs}, **({"cache_dir": args.cache_dir} if args.cache_dir else {}))
+    table = search(args.data_dir, num_frames=[args.num_frames], img_model_names=["MobileNetV2"],
+                   heads=list(DEMO_HEADS), verbose=2 if args.verbose else 1, **training)
     _print_leaderboard(table)
     return 0
 

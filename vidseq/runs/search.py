@@ -17,7 +17,6 @@ import pandas as pd
 
 from vidseq.runs.folders import file_safe
 from vidseq.runs.leaderboard import compare_saved_models
-from vidseq.runs.train import train_test_classifier
 from vidseq.training.config import RunConfig
 from vidseq.training.families import family_for
 from vidseq.training.seed_compat import translate_seed_options
@@ -68,6 +67,8 @@ def search(
     configs = [RunConfig.from_options(f, m, **options, **h) for f, m, h in grid]  # all checked before any training
     runs = [(c, search_run_name(data_dir, c.num_frames, c.img_model_name, c.options())) for c in configs]
     save_dir = Path(configs[0].save_dir)
+    from vidseq.runs.train import train_test_classifier  # TensorFlow loads once every combination is checked
+
     progress = progress_bar(len(runs), "Search", unit="run")
     try:
         for config, run_name in runs:
