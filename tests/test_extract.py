@@ -90,7 +90,7 @@ def test_sigkill_mid_extraction_resumes(tmp_path, good_paths, monkeypatch):
     cache = tmp_path / "cache"
     script = (
         "import sys, model_builder\n"
-        "from vidseq import extract\n"
+        "from vidseq.features import extract\n"
         "real_read = extract.read_frames_and_face\n"
         "def slow_read(*a, **k):\n"
         "    import time; time.sleep(0.7); return real_read(*a, **k)\n"

@@ -13,7 +13,7 @@ import pytest
 import model_builder
 import util
 from conftest import require
-from vidseq.features import backbones
+from vidseq.features import backbone_models
 from vidseq.features import extract
 from vidseq.features import ray_engine
 from vidseq.data.demo_data import make_demo_dataset
@@ -55,7 +55,7 @@ def test_ray_equals_local_and_fills_the_same_cache(local_ray, face_videos, tmp_p
     assert on_ray[1].sum(axis=1).tolist().count(0) == 1  # only the broken file is skipped
 
     # A local call after the Ray run is a pure cache read: no backbone, no decoding.
-    monkeypatch.setattr(backbones, "build_backbone", lambda *a: pytest.fail("built a backbone on a cache hit"))
+    monkeypatch.setattr(backbone_models, "build_backbone", lambda *a: pytest.fail("built a backbone on a cache hit"))
     monkeypatch.setattr(extract, "read_frames_and_face", lambda *a, **k: pytest.fail("decoded a video"))
     readable = [p for p in face_videos if "broken" not in p]  # unreadable files are never cached
     again, _ = model_builder.embed_videos(readable, **SETTINGS, face_crop=True, cache_dir=tmp_path)
