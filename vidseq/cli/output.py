@@ -12,6 +12,8 @@ import warnings
 from pathlib import Path
 from typing import Iterator
 
+from tqdm import tqdm
+
 from vidseq.utils.notices import VidseqWarning
 
 
@@ -37,7 +39,8 @@ def one_line_warnings(command: str) -> Iterator[None]:
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        print(warning_line(command, message, category, filename, lineno), file=file or sys.stderr, flush=True)
+        # tqdm.write: a progress bar on the same stream is cleared, and redrawn below the line
+        tqdm.write(warning_line(command, message, category, filename, lineno), file=file or sys.stderr)
 
     warnings.showwarning = show
     try:
