@@ -169,10 +169,10 @@ def _check_settings(name: str, settings: dict, keys: tuple) -> None:
             check_fraction(said, value, low_open=True)
         elif key == "restore_best_weights" and not isinstance(value, bool):
             raise ValueError(f"Received: {said}={value!r}. Expected True or False.")
-        elif key in ("min_delta", "min_lr", "baseline") and not (
-                (value is None and key == "baseline") or _is_number(value) and (key == "baseline" or value >= 0)):
-            raise ValueError(f"Received: {said}={value!r}. Expected a number"
-                             + (" or None." if key == "baseline" else " >= 0."))
+        elif key in ("min_delta", "baseline") and not (_is_number(value) or value is None and key == "baseline"):
+            raise ValueError(f"Received: {said}={value!r}. Expected a number" + (" or None." if key == "baseline" else "."))
+        elif key == "min_lr" and not (_is_number(value) and value >= 0):
+            raise ValueError(f"Received: {said}={value!r}. Expected a number >= 0.")
 
 
 def _is_number(value) -> bool:
