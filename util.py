@@ -19,10 +19,12 @@ from vidseq.data.sampling import (MAX_FRAMES, ON_TRUNCATED, STRATEGIES, NoFaceEr
                              sample_indices)
 from vidseq.data.splits import SPLIT_BY, describe_split, split_fingerprint, split_report, split_videos
 from vidseq.data.video_io import TruncatedVideoError, VideoReadError, check_truncation
+from vidseq.utils.notices import SkippedVideoWarning, VidseqWarning
 
 __all__ = [
     "STRATEGIES", "SPLITS", "SPLIT_BY", "ON_TRUNCATED", "MAX_FRAMES", "VideoReadError", "TruncatedVideoError",
     "NoFaceError", "FaceCrop", "discover_videos", "identities_from_name", "split_videos", "split_report",
     "describe_split", "split_fingerprint", "sample_indices", "read_frames", "read_frames_and_face",
     "read_frames_and_boxes", "check_num_frames", "check_on_truncated", "check_truncation", "count_face_tracks",
+    "VidseqWarning", "SkippedVideoWarning",
 ]

@@ -82,7 +82,7 @@ def test_train_compare_predict_extract(dataset, cache_dir, tmp_path, capsys, rec
 
     assert cli.main(["extract", str(dataset), *common]) == 0
     out = capsys.readouterr().out
-    assert "Embedded 16 of 17 videos" in out and "skipped 1" in out
+    assert "Embedded 16 of 17 videos (16 read from the cache)" in out and "skipped 1" in out  # as training left them
 
 
 def test_predict_missing_run_is_an_error(tmp_path, capsys, dataset):
@@ -214,3 +214,59 @@ def test_bad_scoring_flags_fail_before_tensorflow_loads(finished_run, dataset, g
     assert result.returncode == 0, result.stderr
     assert "jpeg:0. Expected an int in [1, 100]" in result.stderr and "KIND:LEVEL" in result.stderr
     assert "--max-faces 3 for a run without face crops" in result.stderr
+def test_usage_errors_are_one_line_with_where_to_look(capsys):
+    for argv, said in ((["train", "data", "--learning-rate", "abc"], "Received: --learning-rate abc. Expected a float."),
+                       (["train", "data", "--rnn", "transformer"], "Received: --rnn transformer. Expected gru, lstm"),
+                       (["train", "data", "--foo"], "Unrecognized arguments: --foo."),
+                       (["evaluate", "run", "data", "--split", "dev"], "Received: --split dev. Expected one of")):
+        with pytest.raises(SystemExit) as info:
+            cli.main(argv)
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and len(err.splitlines()) == 1, err
+        assert err.startswith(f"vidseq {argv[0]}: error: {said}") and f"See vidseq {argv[0]} --help." in err, err
+
+
+def test_predict_answers_for_a_file_that_is_no_video_before_tensorflow_loads(tmp_path, video_factory):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text("{}")  # never read: the video is checked first
+    (tmp_path / "notes.mp4").write_text("not a video\n" * 100)
+    (tmp_path / "cut.mp4").write_bytes(video_factory(45, seed=6).read_bytes()[:2048])  # cut before its frames
+    code = ("import sys\nfrom vidseq.cli import commands as cli\n"
+            f"for video in ('notes.mp4', 'cut.mp4'):\n"
+            f"    assert cli.main(['predict', {str(tmp_path)!r} + '/' + video, '--run', {str(run_dir)!r}]) == 2\n"
+            "assert 'tensorflow' not in sys.modules, 'TensorFlow imported'")
+    result = run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and "Cannot open video" in lines[0] and "No decodable frames" in lines[1], lines
+
+
+def test_compare_says_what_a_folder_holds_and_what_to_do(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compare"]) == 0  # no saved_models/ here: nothing is wrong, there is nothing yet
+    assert "No runs yet" in capsys.readouterr().out
+    assert cli.main(["compare", "--save-dir", "nowhere"]) == 2
+    assert "--save-dir nowhere, which is not a directory" in capsys.readouterr().err
+    write_video(tmp_path / "data" / "real" / "a.mp4", make_frames(4))
+    assert cli.main(["compare", "--save-dir", "data"]) == 0
+    assert "holds videos" in capsys.readouterr().out
+    (tmp_path / "runs" / "interrupted").mkdir(parents=True)
+    (tmp_path / "runs" / "interrupted" / "config.json").write_text("{}")
+    assert cli.main(["compare", "--save-dir", "runs"]) == 0
+    assert "1 run folder(s) without metrics.json" in capsys.readouterr().out
+
+
+def test_warnings_are_one_line_and_seen_figures_marked(tmp_path, capsys):
+    run_dir = tmp_path / "runs" / "a"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps({"img_model_name": "MobileNetV2", "num_frames": 8}))
+    (run_dir / "metrics.json").write_text(json.dumps({"val": {"auc": 0.9}, "test": {"auc": 0.8}}))
+    (run_dir / "eval_demo-all.json").write_text(json.dumps({"auc": 0.98, "seen_in_training": ["x.mp4"]}))
+    (tmp_path / "runs" / "b").mkdir()
+    (tmp_path / "runs" / "b" / "metrics.json").write_text("{}")  # no config.json: unreadable, warned about
+    assert cli.main(["compare", "--save-dir", str(tmp_path / "runs")]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [f"vidseq compare: warning: Unreadable run folders in {tmp_path / 'runs'}: "
+                                "b (FileNotFoundError)"]
+    assert "eval_demo-all_seen_auc" in out and "not a measure of generalization" in out

@@ -16,6 +16,7 @@ from vidseq.cli import commands as cli
 from vidseq.data.config import DataConfig
 from vidseq.models.config import HeadConfig, ImageConfig
 from vidseq.training.config import RunConfig, family_options, option_fields
+from vidseq.training.train_config import TrainConfig
 from vidseq.training.families import FAMILIES
 from vidseq.data.faces import FaceCrop
 from vidseq.runs.folders import run_config
@@ -33,6 +34,17 @@ OLD_RUN = Path(__file__).parent / "data" / "old_run"
     (lambda: DataConfig(strategy="every"), "strategy='every'"),
     (lambda: DataConfig(split_by="person"), "split_by='person'"),
     (lambda: DataConfig(face_crop="yes"), "face_crop='yes'"),
+    (lambda: DataConfig(val_size=0.5, test_size=0.5), "Expected a sum below 1"),
+    (lambda: DataConfig(compression="c99"), "compression='c99'"),
+    (lambda: HeadConfig(bidirectional="yes"), "bidirectional='yes'. Expected True or False"),
+    (lambda: TrainConfig(reduce_lr={"factor": 0.5, "cooldown": -1}), r"reduce_lr\['cooldown'\]=-1"),
+    (lambda: TrainConfig(reduce_lr={"mode": "up"}), r"reduce_lr\['mode'\]='up'"),
+    (lambda: TrainConfig(reduce_lr={"min_lr": -1e-3}), r"reduce_lr\['min_lr'\]=-0.001"),
+    (lambda: TrainConfig(reduce_lr={"factor": 0.5, "verbose": 1}), r"unknown setting\(s\) \['verbose'\]"),
+    (lambda: TrainConfig(early_stopping={"restore_best_weights": "yes"}), r"early_stopping\['restore_best_weights'\]"),
+    (lambda: TrainConfig(early_stopping={"monitor": "val_f1"}), "monitor='val_f1'"),
+    (lambda: TrainConfig(early_stopping="yes"), "early_stopping='yes'"),
+    (lambda: TrainConfig(callbacks=["print"]), "callbacks=\\['print'\\]"),
 ])
 def test_each_section_checks_itself(make, match):
     with pytest.raises(ValueError, match=match):

@@ -42,6 +42,21 @@ def test_warm_call_neither_decodes_nor_builds(good_paths, cache_dir, monkeypatch
     np.testing.assert_array_equal(warm_mask, cold_mask)
 
 
+def test_weights_that_cannot_load_fail_before_any_video_is_read(good_paths, tmp_path, monkeypatch):
+    """ImageNet offline: the error comes before the progress bar starts and before any decode."""
+    def offline(name, weights):
+        raise backbone_models.ImageNetUnavailable(name, "no network")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("nothing may be read or shown before the weights load")
+
+    monkeypatch.setattr(backbone_models, "build_backbone", offline)
+    monkeypatch.setattr(extract, "progress_bar", forbidden)
+    monkeypatch.setattr(extract, "read_frames_and_face", forbidden)
+    with pytest.raises(backbone_models.ImageNetUnavailable, match="Offline, use weights='random'"):
+        extract.embed_with_skips(good_paths, 4, BACKBONE, "imagenet", tmp_path, False, 32, "skip", "uniform", None, 2)
+
+
 def test_cache_key_covers_settings(good_paths, cache_dir):
     a, _ = embed(good_paths[:1], num_frames=6, cache_dir=cache_dir)
     b, _ = embed(good_paths[:1], num_frames=6, cache_dir=cache_dir, strategy="clip")

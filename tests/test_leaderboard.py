@@ -47,7 +47,7 @@ def test_leaderboard_ranks_on_validation_and_shows_test_sets(finished_run, datas
                    "test": {**metrics["test"], "auc": test_auc}}
         (tmp_path / name / "metrics.json").write_text(json.dumps(changed))
     old = json.loads((tmp_path / "test_best" / "metrics.json").read_text())
-    del old["test_split"]  # a run saved before fingerprints: computed from its scores.csv
+    del old["test_split"], old["test_split_key"]  # a run saved before fingerprints: computed from its scores.csv
     (tmp_path / "test_best" / "metrics.json").write_text(json.dumps(old))
     table = model_builder.compare_saved_models(tmp_path)
     assert table.run.tolist() == ["val_tie_lower_loss", "val_best", "test_best"]
@@ -85,7 +85,8 @@ def synthetic_run(folder: Path, scores: np.ndarray, head: str = "gru8", stored_i
     measure = measured_with_intervals if stored_intervals else (lambda labels, s, _: binary_metrics(labels, s))
     metrics = {split: measure(part.label, part.score, part.identities) for split, part in table.groupby("split")}
     test = table[table.split == "test"]
-    metrics["test_split"] = split_fingerprint(test.path, test.label)
+    # Made-up paths: fingerprinted by path, stored as a run stores its content fingerprint.
+    metrics.update(test_split=split_fingerprint(test.path, test.label, by="path"), test_split_key="content")
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps(dict(head=head, dataset="synthetic", img_model_name=BACKBONE)))
     (folder / "metrics.json").write_text(json.dumps(metrics))
@@ -192,3 +193,36 @@ def test_vidseq_compare_errors_are_one_line(tmp_path, capsys):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("vidseq compare: error: Received:") and "\n" not in err
+
+
+def test_old_runs_keep_a_readable_test_fingerprint(finished_run, tmp_path):
+    """Runs saved before fingerprints went by content: recomputed while their videos exist, else marked path-based."""
+    first = finished_run[0]
+    metrics = json.loads((first / "metrics.json").read_text())
+    for name in ("old", "old_moved"):
+        shutil.copytree(first, tmp_path / name)
+        old = {k: v for k, v in metrics.items() if k != "test_split_key"}
+        (tmp_path / name / "metrics.json").write_text(json.dumps({**old, "test_split": "0a1b2c3d"}))
+    scores = pd.read_csv(tmp_path / "old_moved" / "scores.csv")
+    scores.assign(path=[str(tmp_path / "gone" / Path(p).name) for p in scores.path]).to_csv(
+        tmp_path / "old_moved" / "scores.csv", index=False)
+    table = model_builder.compare_saved_models(tmp_path).set_index("run")
+    assert table.test_split["old"] == metrics["test_split"]  # by content, as a new run's
+    assert table.test_split["old_moved"] == "path:0a1b2c3d"
+
+
+def test_figures_from_seen_videos_are_marked(finished_run, tmp_path):
+    first = finished_run[0]
+    shutil.copytree(first, tmp_path / "run")
+    config = json.loads((first / "config.json").read_text())
+    splits = pd.read_csv(first / "splits.csv")
+    trained = splits.path[splits.split == "train"].tolist()
+    evaluations = {"other": dict(auc=0.6, eer=0.4, split="test", seen_in_training=[]),
+                   "own-all": dict(auc=0.98, eer=0.05, split="all", seen_in_training=trained[:2]),
+                   "own-train": dict(auc=0.99, eer=0.01, split="train", data_dir=config["data_dir"])}  # before the key
+    for name, evaluation in evaluations.items():
+        (tmp_path / "run" / f"eval_{name}.json").write_text(json.dumps(evaluation))
+    row = model_builder.compare_saved_models(tmp_path).iloc[0]
+    assert row["eval_other_auc"] == 0.6 and row["eval_own-all_seen_auc"] == 0.98
+    assert row["eval_own-train_seen_auc"] == 0.99
+    assert not {"eval_own-all_auc", "eval_own-train_auc"} & set(row.index)

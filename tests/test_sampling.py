@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 
 import cv2
 import numpy as np
@@ -121,6 +122,21 @@ def test_truncated_file_is_an_error_or_kept_on_request(video_factory, tmp_path):
     assert mask.sum() == decodable
     with pytest.raises(ValueError, match="on_truncated='skip'"):
         read_frames(truncated, 16, on_truncated="skip")
+
+
+def test_a_file_cut_before_its_frames_is_one_error_and_leaves_nothing_cached(video_factory, tmp_path):
+    """The first 2 KB of an mp4: its header declares frames, none decodes. Kept or not, one
+    error (no "truncated, kept" warning before it) and no empty face-box entry in the cache."""
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(video_factory(45, height=96, width=128, seed=5).read_bytes()[:2048])
+    for keep in ("raise", "keep"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(VideoReadError, match="No decodable frames of the 45 its container declares"):
+                read_frames(cut, 8, face_crop=True, cache_dir=tmp_path / "cache", on_truncated=keep)
+    with pytest.raises(VideoReadError, match="No decodable frames"):
+        util.check_truncation(cut)
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "text", "garbage", "headless"])

@@ -104,7 +104,9 @@ def test_evaluate_on_its_own_test_split_reproduces_the_run(searched, dataset):
     assert everything["videos"] == 16 and [s["path"].endswith("broken.mp4") for s in everything["skipped"]] == [True]
     leaderboard = model_builder.compare_saved_models(save_dir)
     row = leaderboard[leaderboard.run == table.run[0]].iloc[0]
-    assert row[f"eval_{name}_auc"] == pytest.approx(own["auc"]) and f"eval_{name}-all_auc" in leaderboard
+    assert row[f"eval_{name}_auc"] == pytest.approx(own["auc"])
+    assert everything["seen_in_training"] and f"eval_{name}-all_seen_auc" in leaderboard  # marked: it saw training
+    assert f"eval_{name}-all_auc" not in leaderboard
     with pytest.raises(ValueError, match="split='holdout'"):
         model_builder.evaluate(run_dir, dataset, split="holdout")
 

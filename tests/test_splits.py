@@ -1,6 +1,8 @@
 """split_videos and fold_videos: identity-disjoint, stratified within a tolerance, keeping the most
 fakes, official splits kept, deterministic."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -157,9 +159,10 @@ def test_describe_split_is_one_line_and_fingerprint_ignores_order(annealing_only
     out = split_videos(dfd_like(), seed=0)
     line = describe_split(out)
     assert "\n" not in line and "identities shared: none" in line and line.startswith("Split: train ")
-    test = out[out.split == "test"]
-    assert split_fingerprint(test.path, test.label) == split_fingerprint(test.path[::-1], test.label[::-1])
-    assert split_fingerprint(test.path, test.label) != split_fingerprint(test.path[1:], test.label[1:])
+    test = out[out.split == "test"]  # made-up paths: fingerprinted by path
+    fingerprint = split_fingerprint(test.path, test.label, by="path")
+    assert fingerprint == split_fingerprint(test.path[::-1], test.label[::-1], by="path")
+    assert fingerprint != split_fingerprint(test.path[1:], test.label[1:], by="path")
 
 
 # --- the assignment as an optimisation: most fakes kept within the quota tolerance -------
@@ -262,3 +265,24 @@ def test_fold_counts_outside_what_the_identities_allow_are_one_line_errors(folds
         fold_videos(pairs_table(15), folds=folds)
     assert "\n" not in str(error.value)
     assert check_folds(3, 4, 9) == 3
+
+
+
+def test_fingerprint_goes_by_content_and_label_not_by_path(tmp_path):
+    """The same videos in two folders share a fingerprint; an edited file or a changed label changes it."""
+    videos = {f"clip{i}.mp4": bytes([i]) * (200_000 + i) for i in range(3)}  # beyond the 64 KiB read at each end
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for name, content in videos.items():
+            (tmp_path / folder / name).write_bytes(content)
+    a, b = ([str(tmp_path / folder / name) for name in videos] for folder in ("a", "b"))
+    labels = [0, 1, 1]
+    assert split_fingerprint(a, labels) == split_fingerprint(b[::-1], labels[::-1])
+    assert split_fingerprint(a, labels) != split_fingerprint(a, [0, 1, 0])
+    edited = bytearray(videos["clip1.mp4"])
+    edited[-10] ^= 0xFF  # a file replaced in place, same size
+    Path(b[1]).write_bytes(bytes(edited))
+    assert split_fingerprint(a, labels) != split_fingerprint(b, labels)
+    assert split_fingerprint(a, labels, by="path") != split_fingerprint(b, labels, by="path")
+    with pytest.raises(FileNotFoundError):
+        split_fingerprint([str(tmp_path / "gone.mp4")], [0])

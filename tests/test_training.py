@@ -26,6 +26,8 @@ def test_run_folder_contents_and_test_split_metrics(finished_run):
     assert {"model.keras", "config.json", "metrics.json", "history.csv", "splits.csv", "scores.csv", "scores.png", "frames.png",
             "learning_curves.png", "roc.png"} <= names
     assert not [n for n in names if ".tmp" in n]
+    listed = (Path(__file__).parents[1] / "saved_models" / "README.md").read_text()
+    assert {n for n in names if f"`{n}`" not in listed} == set()  # the README says what every file is
     metrics = json.loads((run_dir / "metrics.json").read_text())
     splits = pd.read_csv(run_dir / "splits.csv")
     skipped = {s["path"] for s in metrics["skipped"]}
@@ -180,3 +182,35 @@ def test_truncated_video_is_skipped_and_listed_or_kept_on_request(tmp_path, cach
         model_builder.predict_video(cut, tmp_path / "runs" / "skip")
     assert 0 <= model_builder.predict_video(cut, tmp_path / "runs" / "skip", truncated="keep") <= 1
     assert util.check_truncation(cut).declared == whole.stat().st_size and util.check_truncation(whole) is None
+
+
+def test_tensorflow_retracing_message_dropped_only_for_keras_own_steps():
+    """Each new Keras model traces its predict step once; TensorFlow counts those traces together
+    and, by the fifth model, warns of "retracing" (the demo trains two heads): that message is
+    dropped, with its reason (vidseq.utils.quiet.KerasStepRetracing). A user's function that
+    really retraces is still reported."""
+    import logging
+
+    import tensorflow as tf
+
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        x = np.zeros((4, 3, 2), np.float32)
+        for _ in range(6):
+            model = keras.Sequential([keras.Input((3, 2)), keras.layers.GRU(2), keras.layers.Dense(1)])
+            model.predict(x, verbose=0)
+        assert not [r for r in records if "retracing" in r]
+
+        @tf.function
+        def doubled(t):
+            return t * 2
+
+        for n in range(1, 8):
+            doubled(tf.zeros((n,)))  # a new shape per call: a retrace each time
+        assert [r for r in records if "retracing" in r and "doubled" in r]
+    finally:
+        logger.removeHandler(handler)

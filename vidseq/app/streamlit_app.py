@@ -36,7 +36,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from vidseq.data.faces import MAX_TRACKS, FaceCrop, crop_face
-from vidseq.runs.leaderboard import compare_saved_models, format_intervals, run_intervals, tie_summary
+from vidseq.runs.leaderboard import SEEN, compare_saved_models, format_intervals, run_intervals, tie_summary
 from vidseq.runs.stats import METRICS, format_interval
 from vidseq.runs.folders import load_classifier
 from vidseq.data.video_io import TruncatedVideoError
@@ -309,6 +309,9 @@ def runs_view(save_dir: str, board: pd.DataFrame) -> None:
     st.dataframe(format_intervals(board, WITH_INTERVALS)[columns], hide_index=True, column_config=scores)
     st.caption("AUC [95% interval]: a bootstrap over identities. vs_best: a paired test on validation against the "
                "best run of the same test split (tied: p >= 0.05). " + tie_summary(board))
+    if any(SEEN + "_" in c for c in columns):
+        st.caption(f"eval_*{SEEN}_*: scored on some of the run's own training or validation videos: not a measure "
+                   "of generalization.")
     run = select_run(board, "Run details", key="runs_run")
     run_dir = Path(save_dir) / run
     try:
@@ -348,7 +351,7 @@ def show_run(run_dir: Path) -> None:
         elif (run_dir / "scores.csv").is_file():
             from vidseq.runs.plots import plot_roc
 
-            st.pyplot(plot_roc(pd.read_csv(run_dir / "scores.csv")), width=420)
+            st.pyplot(plot_roc(pd.read_csv(run_dir / "scores.csv"), title=run_dir.name), width=420)
 
 
 def show_curves(run_dir: Path) -> None:

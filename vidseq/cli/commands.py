@@ -7,6 +7,7 @@ so `vidseq --help` answers at once. Errors print one line, not a traceback.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -17,7 +18,9 @@ from vidseq.features.backbones import BACKBONES
 from vidseq.features.backbone_models import ImageNetUnavailable
 from vidseq.cli.flags import (FACE_FLAGS, ParserWithDefaults, add_face_flags, add_option_flags, add_scoring_face_flags,
                               face_crop_from_flags, face_flags_given, in_cli_terms, parse_pruner, parse_weights)
+from vidseq.cli.output import one_line_warnings
 from vidseq.runs.study import PRUNERS, SAMPLERS, check_search_settings
+from vidseq.training.config import check_run_options
 from vidseq.training.families import family_for, pretrained_models
 from vidseq.training.train_config import CALLBACK_OPTIONS
 
@@ -33,13 +36,13 @@ DEMO_HEADS = (dict(rnn="gru", rnn_units=(64,), rnn_pooling="mean"), dict(rnn=Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vidseq", description="Video-sequence deepfake detection baselines.")
+    parser = ParserWithDefaults(prog="vidseq", description="Video-sequence deepfake detection baselines.")
     # Every command's --help shows each option's default (options that default to the
     # library's own say it in their help, as it differs between model families).
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=ParserWithDefaults)
 
-    p = sub.add_parser("demo", help="generate the demo dataset, train one model on it, show the leaderboard")
+    p = sub.add_parser("demo", help="generate the demo dataset, train two heads on it (GRU, mean pooling), show the leaderboard")
     p.add_argument("--data-dir", default="data/demo", help="where the demo videos are written")
     p.add_argument("--save-dir", default="saved_models", help="where the runs are saved")
     p.add_argument("--num-videos", type=int, default=40, help="videos, half real and half fake")
@@ -105,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="leaderboard of saved runs, or two runs side by side (a paired test)")
     p.add_argument("runs", nargs="*", metavar="RUN",
                    help="two run folders (or run names in --save-dir): their AUC difference, interval and p-value")
-    p.add_argument("--save-dir", default="saved_models")
+    p.add_argument("--save-dir", default=None, help="the folder of saved runs (default: saved_models)")
     p.add_argument("--split", default="test", choices=["test", "val"], help="with two runs: the videos compared")
     p.add_argument("--plot", action="store_true", help="also write SAVE_DIR/leaderboard.png")
 
@@ -133,11 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's parser: "see vidseq train --help", not "vidseq --help"
+        command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     if getattr(args, "verbose", False):
         os.environ["VIDSEQ_VERBOSE"] = "1"  # read when TensorFlow loads: keep its start-up lines
     try:
-        return COMMANDS[args.command](args)
+        with one_line_warnings(args.command):
+            return COMMANDS[args.command](args)
     except (ValueError, OSError, ImageNetUnavailable) as err:
         print(f"vidseq {args.command}: error: {in_cli_terms(str(err), command_parser(parser, args.command))}",
               file=sys.stderr)
@@ -152,13 +158,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
     """The parser of one command (`vidseq COMMAND`) inside `build_parser()`'s."""
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return action.choices[command]
+    return command_parsers(parser)[command]
+
+
+def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's parser inside `build_parser()`'s, by name, in the order `vidseq --help` lists them."""
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
 def cmd_demo(args) -> int:
     from vidseq.data.demo_data import make_demo_dataset
 
+    training = {**DEMO_TRAINING, "epochs": args.epochs, "weights": args.weights, "face_crop": not args.full_frames,
+                "save_dir": args.save_dir, **({"cache_dir": args.cache_dir} if args.cache_dir else {})}
+    if not args.data_only:  # before any video is written: a bad --epochs answers at once
+        check_run_options(args.num_frames, "MobileNetV2", {**training, **DEMO_HEADS[0]})
     summary = make_demo_dataset(args.data_dir, num_videos=args.num_videos, seed=args.seed)
     print(f"Demo dataset: {summary}")
     if args.data_only:
@@ -167,11 +181,8 @@ def cmd_demo(args) -> int:
 
     # As a search: runs are named after their whole configuration, so a rerun with the same
     # settings reuses its finished runs instead of adding identical rows to the leaderboard.
-    table = search(
-        args.data_dir, num_frames=[args.num_frames], img_model_names=["MobileNetV2"], heads=list(DEMO_HEADS),
-        weights=args.weights, save_dir=args.save_dir, face_crop=not args.full_frames,
-        verbose=2 if args.verbose else 1,
-        **{**DEMO_TRAINING, "epochs": args.epochs}, **({"cache_dir": args.cache_dir} if args.cache_dir else {}))
+    table = search(args.data_dir, num_frames=[args.num_frames], img_model_names=["MobileNetV2"],
+                   heads=list(DEMO_HEADS), verbose=2 if args.verbose else 1, **training)
     _print_leaderboard(table)
     return 0
 
@@ -200,13 +211,16 @@ def cmd_extract(args) -> int:
     from vidseq.utils.cache import default_cache_dir
 
     cache_dir = args.cache_dir or default_cache_dir()
+    counts: dict = {}
     files, errors, _ = cache_embeddings(
         videos.path, args.num_frames, args.img_model_name, args.weights, cache_dir, face_crop=face_crop_from_flags(args),
         batch_size=args.embed_batch_size, on_error="skip", strategy=args.strategy, seed=args.seed,
         engine=args.engine, ray_workers=args.workers, ray_address=args.address, feature_dtype=args.feature_dtype,
+        counts=counts,
     )
     shape = (args.num_frames, BACKBONES[args.img_model_name].feature_dim)
-    print(f"Embedded {len(files) - len(errors)} of {len(files)} videos into {cache_dir}: features {shape} "
+    print(f"Embedded {len(files) - len(errors)} of {len(files)} videos ({counts['cached']} read from the cache) into "
+          f"{cache_dir}: features {shape} "
           f"{args.feature_dtype} per video; skipped {len(errors)}.")
     return 0
 
@@ -222,7 +236,13 @@ def cmd_train(args) -> int:
             options[name] = tuple(options[name])
     if "face_crop" in given or face_flags_given(args):
         options["face_crop"] = face_crop_from_flags(args)
-    family_for(options["img_model_name"], options.get("fine_tune", False))  # a bad --model fails before TensorFlow
+    name = options["img_model_name"]
+    family_for(name, options.get("fine_tune", False))  # a bad --model fails before TensorFlow
+    # Every option's own check, before any video and before TensorFlow loads; the device
+    # count that --distribution needs is Keras': it is checked when the run starts.
+    check_run_options(options["num_frames"], name, {**{k: v for k, v in options.items()
+                                                         if k not in ("num_frames", "img_model_name")},
+                                                      "distribution": None})
     videos = _discover(args.data_dir, options.get("compression"), options["num_frames"])
     if options.get("folds") is not None:  # more folds than the data's identities allow: said before TensorFlow loads
         from vidseq.data.splits import check_fold_count
@@ -330,12 +350,23 @@ def cmd_compare(args) -> int:
         if len(args.runs) != 2:
             raise ValueError(f"Received: {len(args.runs)} run(s) {args.runs}. Expected two runs to compare "
                              "(or none for the leaderboard).")
-        print(compare_runs(*(_named_run(run, args.save_dir) for run in args.runs), split=args.split))
+        print(compare_runs(*(_named_run(run, args.save_dir or "saved_models") for run in args.runs), split=args.split))
         return 0
-    table = compare_saved_models(args.save_dir, plot=args.plot)
+    save_dir = Path(args.save_dir or "saved_models")
+    if args.save_dir is None and not save_dir.is_dir():
+        print(f"No runs yet: there is no saved_models/ folder in {Path.cwd()}. Train one with `vidseq demo` or "
+              "`vidseq train DATA_DIR` (run from this folder), or give --save-dir the folder your runs are in.")
+        return 0
+    if not save_dir.is_dir():
+        raise ValueError(f"Received: --save-dir {args.save_dir}, which is not a directory. Expected the folder of "
+                         "saved runs (vidseq train --save-dir, default saved_models).")
+    table = compare_saved_models(save_dir, plot=args.plot)
+    if table.empty:
+        print(_no_runs_in(save_dir))
+        return 0
     _print_leaderboard(table)
-    if args.plot and not table.empty:
-        print(f"Wrote {args.save_dir}/leaderboard.png")
+    if args.plot:
+        print(f"Wrote {save_dir / 'leaderboard.png'}")
     return 0
 
 
@@ -345,11 +376,32 @@ def _named_run(run: str, save_dir: str) -> Path:
     return in_save_dir if not Path(run).is_dir() and in_save_dir.is_dir() else Path(run)
 
 
+def _no_runs_in(save_dir: Path) -> str:
+    """What a folder without finished runs holds, and what to do."""
+    from vidseq.data.video_io import VIDEO_EXTENSIONS
+
+    entries = list(itertools.islice(save_dir.rglob("*"), 2000))  # enough to tell; a dataset may hold millions
+    if any(p.suffix.lower() in VIDEO_EXTENSIONS for p in entries):
+        return (f"No runs in {save_dir}: it holds videos (a dataset?), not run folders. Runs trained on it are saved "
+                "in saved_models/ (or where --save-dir said): `vidseq compare` there.")
+    started = [p for p in save_dir.iterdir() if p.is_dir() and (p / "config.json").is_file()]
+    if started:
+        return (f"No finished runs in {save_dir}: {len(started)} run folder(s) without metrics.json (still training, "
+                "or interrupted). Run the same command again to train them.")
+    return (f"No runs in {save_dir} yet: train one with `vidseq demo` or "
+            f"`vidseq train DATA_DIR --save-dir {save_dir}`.")
+
+
 def cmd_predict(args) -> int:
     if args.run:
         _run_folder(args.run)
     if not Path(args.video).is_file():
         raise ValueError(f"Received: {args.video!r}, which is not a file. Expected a video file.")
+    from vidseq.data.video_io import check_truncation
+
+    # The video before the run: a file that is not a video, or in which no frame decodes, is
+    # answered before TensorFlow loads. A truncated one is scored all the same, and said so.
+    truncation = check_truncation(args.video)
     if args.model:
         from vidseq.runs.pretrained import pretrained_run
 
@@ -359,9 +411,7 @@ def cmd_predict(args) -> int:
     scoring_config(args.run, max_faces=args.max_faces, no_face=args.no_face,
                    face_detector=args.face_detector)  # checked before TensorFlow loads
     from vidseq.runs.scoring import score_video
-    from vidseq.data.video_io import check_truncation
 
-    truncation = check_truncation(args.video)  # scored all the same, and said next to the score
     scored = score_video(args.video, args.run, truncated="keep" if truncation else None, max_faces=args.max_faces,
                          no_face=args.no_face, face_detector=args.face_detector)
     score, threshold = scored["score"], run_threshold(args.run)
@@ -411,13 +461,18 @@ def _print_leaderboard(table) -> None:
         return
     columns = ["run", "dataset", "backbone", "num_frames", "head", "weights", "val_auc", "test_auc", "test_accuracy",
                "test_eer", "test_videos", "test_split", "epochs", "vs_best"]
-    columns += [c for c in table.columns if c.startswith("eval_") and c.endswith("_auc")]
+    from vidseq.runs.leaderboard import SEEN  # loaded already: the table is its
+
+    evaluations = [c for c in table.columns if c.startswith("eval_") and c.endswith("_auc")]
     shown = format_intervals(table, ("val_auc", "test_auc", "test_eer"))
     if "fold_test_auc" in shown:  # cross-validations: their folds' test AUCs
         columns.insert(columns.index("test_auc") + 1, "fold_test_auc")
-    print(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(shown[columns + evaluations].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print("[95% intervals: bootstrap over identities; vs_best: paired test on validation, docs/comparing-runs.md]")
     print(tie_summary(table))
+    if any(SEEN + "_" in c for c in evaluations):
+        print(f"eval_*{SEEN}_*: scored on some of the run's own training or validation videos (listed in its "
+              "eval_*.json): not a measure of generalization.")
 
 
 COMMANDS = {"demo": cmd_demo, "extract": cmd_extract, "train": cmd_train, "search": cmd_search,

@@ -142,14 +142,43 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Adds "(default: X)" to an option's help, except where there is nothing to say (None, off)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, False) or action.help is None:
+        if action.default is None or action.default is False or action.help is None:  # not 0: "(default: 0)"
             return action.help or ""
         return super()._get_help_string(action)
 
 
 class ParserWithDefaults(argparse.ArgumentParser):
+    """A parser whose --help shows defaults and whose errors are one line, as vidseq's own:
+    "vidseq train: error: Received: --epochs abc. Expected an int. See vidseq train --help."."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, formatter_class=DefaultsFormatter, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {usage_error(message)} See {self.prog} --help.\n")
+
+
+_A = {"int": "an int", "float": "a float"}
+
+
+def usage_error(message: str) -> str:
+    """argparse's message about a bad value in vidseq's words; other messages as argparse says them.
+
+    >>> usage_error("argument --epochs: invalid int value: 'abc'")
+    'Received: --epochs abc. Expected an int.'
+    >>> usage_error("argument --split: invalid choice: 'dev' (choose from 'train', 'test')")
+    "Received: --split dev. Expected one of 'train', 'test'."
+    >>> usage_error("argument --rnn: Received: 'transformer'. Expected gru, lstm or none.")
+    'Received: --rnn transformer. Expected gru, lstm or none.'
+    """
+    match = re.fullmatch(r"argument (?P<flag>\S+?): (?:invalid (?P<type>\w+) value|invalid choice|Received): "
+                         r"'(?P<value>.*?)'(?:\.? ?\(choose from (?P<choices>.*)\)|\. (?P<expected>Expected .*))?",
+                         message)
+    if match is None:
+        return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+    expected = (match["expected"] or (f"Expected one of {match['choices']}." if match["choices"] else
+                                      f"Expected {_A.get(match['type'], match['type'])}."))
+    return f"Received: {match['flag'].split('/')[0]} {match['value']}. {expected}"
 
 
 def in_cli_terms(message: str, parser: argparse.ArgumentParser) -> str:
@@ -167,7 +196,16 @@ def in_cli_terms(message: str, parser: argparse.ArgumentParser) -> str:
         return f"{flags[name]} {value}" if value not in ("True", "False") else (
             flags[name] if value == "True" else f"--no-{flags[name][2:]}")
 
-    return re.sub(r"\b(?P<name>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[\w+\-/]+(?:\.[\w+\-/]+)*)", flag, message)
+    def setting(match: re.Match) -> str:  # reduce_lr['factor']=2 -> --reduce-lr {"factor": 2}
+        name, key, value = match["name"], match["key"], match["value"]
+        if name not in flags:
+            return match[0]
+        value = {"True": "true", "False": "false", "None": "null"}.get(value, value.replace("'", '"'))
+        return f'{flags[name]} {{"{key}": {value}}}'
+
+    value = r"(?P<value>'[^']*'|\"[^\"]*\"|[\w+\-/]+(?:\.[\w+\-/]+)*)"
+    message = re.sub(r"\b(?P<name>[a-z_]+)\['(?P<key>\w+)'\]=" + value, setting, message)
+    return re.sub(r"\b(?P<name>[a-z_]+)=" + value, flag, message)
 
 
 def face_crop_from_flags(args: argparse.Namespace):

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from vidseq.data.faces import FaceCrop, face_settings
 from vidseq.data.sampling import STRATEGIES
-from vidseq.data.splits import SPLIT_BY, TOLERANCE, check_tolerance
+from vidseq.data.layout_readers import COMPRESSIONS
+from vidseq.data.splits import SPLIT_BY, TOLERANCE, check_split_sizes, check_tolerance
 from vidseq.utils.checks import check_choice, check_int
 from vidseq.utils.options import option
 
@@ -45,8 +46,10 @@ class DataConfig:
     def __post_init__(self):
         check_choice("strategy", self.strategy, STRATEGIES)
         face_settings(self.face_crop)
+        check_split_sizes(self.val_size, self.test_size)
         check_choice("split_by", self.split_by, SPLIT_BY)
         check_choice("truncated", self.truncated, TRUNCATED)
+        check_choice("compression", self.compression, COMPRESSIONS)
         check_tolerance(self.split_tolerance)
         if self.folds is not None:
             check_int("folds", self.folds, 2)

@@ -16,11 +16,12 @@ import numpy as np
 
 from vidseq.utils.cache import DiskCache, cache_key
 from vidseq.utils.checks import check_int
+from vidseq.utils.notices import VidseqWarning
 from vidseq.data.faces import (TRACKER_VERSION, FaceCrop, check_frame_size, crop_face, detect_faces, face_settings,
                                shrink_for_detection, track_faces)
 from vidseq.data.perturb import Perturbation
 from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, declared_extent, decode_extent, grab_frames,
-                                  resize_frame, size_truncation, time_truncation)
+                                  no_frames_error, resize_frame, size_truncation, time_truncation)
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
 ON_TRUNCATED = ("raise", "keep")
@@ -155,7 +156,7 @@ def read_frames_and_face(
         _, frames, n = _held_or(lambda transform: sample(transform, indices), held, num_frames)(
             lambda f, k: crop_face(f, boxes["boxes"][k], size, face.margin))
     if not n:
-        raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
+        raise no_frames_error(path)
     return frames, np.arange(num_frames) < n, (boxes is not None) if face else None
 
 
@@ -188,7 +189,7 @@ def read_frames_and_boxes(
                          read_variant(on_truncated, perturb), held) if face else None)
     _, frames, n = _held_or(sample, held, num_frames)(shrink)
     if not n:
-        raise VideoReadError(f"No decodable frames in video: {str(path)!r}")
+        raise no_frames_error(path)
     return frames[:n], None if boxes is None else np.asarray(boxes["boxes"])[:n] * scales[-1]
 
 
@@ -228,6 +229,8 @@ def _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_tru
     # The container's count was missing or too high: count what really decodes, then
     # sample again from that count (a second pass, only for such files).
     decodable, stopped = decode_extent(path)
+    if not decodable:  # nothing to keep: one error, whatever on_truncated says
+        raise no_frames_error(path, total)
     if not says_size:
         cut = time_truncation(path, stopped, declared, fps)
         if cut is not None:
@@ -266,7 +269,7 @@ def _truncated(error: TruncatedVideoError, on_truncated: str) -> None:
     """Raise a cut file's error, or warn that what decodes is kept."""
     if on_truncated == "raise":
         raise error
-    warnings.warn(f"{error} (kept: sampling what decodes)", stacklevel=4)
+    warnings.warn(f"{error} (kept: sampling what decodes)", VidseqWarning, stacklevel=4)
 
 
 def _holding(transform, held: dict | None, num_frames: int):
@@ -379,13 +382,14 @@ def _face_tracks(path, face: FaceCrop, num_frames, strategy, seed, stride, cache
         # Detection sees small frames (only those are held); boxes go back to the video's pixels.
         shrink, scales = _shrinker(face.detect_size)
         indices, small, n = sample(_holding(shrink, held, num_frames))
+        if not n:  # nothing decoded: nothing to remember either
+            raise no_frames_error(path)
         if held:  # by position, from the pass that counted: a list of the n frames decoded
             frames = [held[k] for k in range(n)]
             held.clear()
             held.update(indices=indices, frames=frames)
-        if n:
-            check_frame_size(small.shape[1:3], path)
-        tracks = track_faces(detect_faces(small[:n], face), small.shape[1:3], detector=face.detector) if n else []
+        check_frame_size(small.shape[1:3], path)
+        tracks = track_faces(detect_faces(small[:n], face), small.shape[1:3], detector=face.detector)
         cached = {"indices": indices.tolist(), "tracks": [(track / scales[-1]).tolist() for track in tracks]}
         cache.save_json(key, cached)
     return cached

@@ -22,7 +22,9 @@ import pandas as pd
 
 from vidseq.data.assignment import EXCLUDED_ROW, assign_identities, class_units
 from vidseq.data.layouts import SPLITS
-from vidseq.utils.checks import check_choice, check_int
+from vidseq.utils.cache import content_fingerprint
+from vidseq.utils.checks import check_choice, check_fraction, check_int
+from vidseq.utils.notices import VidseqWarning
 
 SPLIT_BY = ("identities", "group")
 EXCLUDED = "excluded"  # the split of a fake whose identities straddle splits
@@ -60,11 +62,7 @@ def split_videos(
     """
     _check_table(videos)
     check_choice("split_by", split_by, SPLIT_BY)
-    for name, value in (("val_size", val_size), ("test_size", test_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ValueError(f"Received: {name}={value!r}. Expected a float in [0, 1).")
-    if val_size + test_size >= 1:
-        raise ValueError(f"Received: val_size={val_size} and test_size={test_size}. Expected a sum below 1.")
+    check_split_sizes(val_size, test_size)
     check_tolerance(tolerance)
 
     videos = videos.copy()
@@ -84,7 +82,8 @@ def split_videos(
     shared = shared_identities(videos)
     if official - {EXCLUDED} and shared and split_by == "identities":  # "group" shares sources by design
         warnings.warn(f"{len(shared)} identities appear in more than one split because the dataset's official "
-                      "split puts them there (e.g. Celeb-DF's test list); the official split is kept.", stacklevel=2)
+                      "split puts them there (e.g. Celeb-DF's test list); the official split is kept.", VidseqWarning,
+                      stacklevel=2)
     return videos
 
 
@@ -199,6 +198,12 @@ def _require_both_classes(videos: pd.DataFrame, carved: list[str]) -> None:
                 f"Too few groups to split: the {s!r} split got {len(got)} video(s) ({(got == 0).sum()} "
                 f"real, {(got == 1).sum()} fake){left_out}. Expected real and fake videos in every split; add "
                 f"videos with identities of their own or raise its size{hint}.")
+def check_split_sizes(val_size: float, test_size: float) -> None:
+    """The validation and test shares of `split_videos`: each in [0, 1), their sum below 1."""
+    for name, value in (("val_size", val_size), ("test_size", test_size)):
+        check_fraction(name, value)
+    if val_size + test_size >= 1:
+        raise ValueError(f"Received: val_size={val_size} and test_size={test_size}. Expected a sum below 1.")
 
 
 def _identities(videos: pd.DataFrame) -> pd.Series:
@@ -268,9 +273,24 @@ def describe_split(videos: pd.DataFrame) -> str:
     return line
 
 
-def split_fingerprint(paths: Iterable[str], labels: Iterable[int]) -> str:
-    """A short digest of a set of labelled videos: equal for runs tested on the same videos."""
-    lines = sorted(f"{p}\t{int(l)}" for p, l in zip(paths, labels))
+FINGERPRINTS = ("content", "path")
+
+
+def split_fingerprint(paths: Iterable[str], labels: Iterable[int], by: str = "content") -> str:
+    """A short digest of a set of labelled videos: equal for runs tested on the same videos.
+
+    `by="content"` (default): each video counts by its content (`content_fingerprint`: size,
+    first and last 64 KiB) and its label, so the same videos in another folder, on another
+    machine or renamed share a fingerprint, and a file replaced in place changes it; every
+    file must exist. `by="path"`: by absolute path and label, as runs saved before content
+    fingerprints were made; only for reading such runs whose videos are gone.
+
+    >>> split_fingerprint(["data/demo/real/real_000.mp4"], [0])  # doctest: +SKIP
+    'c3f1a0b2'
+    """
+    check_choice("by", by, FINGERPRINTS)
+    key = content_fingerprint if by == "content" else str
+    lines = sorted(f"{key(p)}\t{int(l)}" for p, l in zip(paths, labels))
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:8]
 
 

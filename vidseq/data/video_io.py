@@ -74,6 +74,12 @@ def frame_count_hint(cap: cv2.VideoCapture) -> int:
     return int(n) if np.isfinite(n) and n > 0 else 0
 
 
+def no_frames_error(path: str | os.PathLike, declared: int = 0) -> VideoReadError:
+    """The error of a file that opens but in which no frame decodes (e.g. cut before its data)."""
+    said = f" of the {declared} its container declares" if declared else ""
+    return VideoReadError(f"No decodable frames{said} in video: {str(path)!r}")
+
+
 def declared_extent(path: str | os.PathLike) -> tuple[int, float | None, float]:
     """`(frame count hint, declared duration in seconds or None, nominal frame rate)` of a video.
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from vidseq.features.backbones import (CALIBRATION_IMAGES, RANDOM_WEIGHTS_SEED, BackboneSpec, check_weights, get_spec,
                                        weights_identity)
+from vidseq.utils.notices import VidseqWarning
 
 _BUILT: dict[tuple[str, str], Any] = {}
 _AUTO: dict[str, str] = {}  # "auto" resolved once per process and backbone
@@ -115,7 +116,7 @@ def _construct(spec: BackboneSpec, weights: Any, layer_name: str | None = None) 
             warnings.warn(
                 f"weights=None: {spec.name}'s pooled features are (nearly) constant with plain random "
                 "init. Use weights='random' for live features without a download.",
-                stacklevel=3,
+                VidseqWarning, stacklevel=3,
             )
     else:
         model = constructor(weights=str(weights), **kwargs)

@@ -24,6 +24,7 @@ from vidseq.features import ray_engine
 from vidseq.features.store import check_feature_dtype, load_entry
 from vidseq.utils.cache import DiskCache, cache_key, default_cache_dir, npz_member
 from vidseq.utils.checks import check_int
+from vidseq.utils.notices import SkippedVideoWarning
 from vidseq.data.faces import FaceCrop, face_settings
 from vidseq.utils.progress import progress_bar
 from vidseq.data.sampling import (NoFaceError, check_num_frames, check_on_truncated, read_frames_and_face, read_variant,
@@ -124,9 +125,11 @@ def embed_with_skips(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray,
 
 def _embedding(paths, num_frames, img_model_name, weights, cache_dir, face_crop=False, batch_size=32, on_error="raise",
                strategy="uniform", seed=None, workers=2, engine="local", ray_workers=None, ray_address=None,
-               feature_dtype="float32", quiet=False, track=0, on_truncated="raise", perturb=None):
+               feature_dtype="float32", quiet=False, track=0, on_truncated="raise", perturb=None,
+               counts: dict | None = None):
     """Every argument checked, then `(the _Embedder, the paths as strings, the generator `_fill` of
-    them, the {path: error} of skipped videos and the list of faceless ones, filled as it goes)`."""
+    them, the {path: error} of skipped videos and the list of faceless ones, filled as it goes)`.
+    `counts`, a dict if given, gets `cached`: how many videos were read from the cache."""
     if engine not in ENGINES:
         raise ValueError(f"Received: engine={engine!r}. Expected one of {ENGINES}.")
     if on_error not in ("raise", "skip"):
@@ -146,12 +149,13 @@ def _embedding(paths, num_frames, img_model_name, weights, cache_dir, face_crop=
     paths = [str(p) for p in paths]
     errors: dict[str, str] = {}
     no_face: list[str] = []
-    filled = _fill(embedder, paths, on_error, workers, quiet, engine, ray_workers, ray_address, errors, no_face)
+    filled = _fill(embedder, paths, on_error, workers, quiet, engine, ray_workers, ray_address, errors, no_face, counts)
     return embedder, paths, filled, errors, no_face
 
 
 def _fill(embedder: _Embedder, paths: list[str], on_error: str, workers: int, quiet: bool, engine: str,
-          ray_workers: int | None, ray_address: str | None, errors: dict, no_face: list) -> Iterable:
+          ray_workers: int | None, ray_address: str | None, errors: dict, no_face: list,
+          counts: dict | None = None) -> Iterable:
     """Yield `(index, cache key, computed)` for every usable video of `paths`: `computed` is its
     `(features, mask)` when embedded here, None when it is in the cache (found there, or put
     there by Ray workers). Skipped videos go into `errors`, faceless ones into `no_face`."""
@@ -165,12 +169,15 @@ def _fill(embedder: _Embedder, paths: list[str], on_error: str, workers: int, qu
         if face_found == 0:
             no_face.append(path)
         yield i, key, None
+    if counts is not None:
+        counts["cached"] = len(paths) - len(todo)
     if not todo:
         return
     if engine == "ray":
         for i, _, key in _embed_on_ray(embedder, todo, on_error, errors, no_face, ray_workers, ray_address):
             yield i, key, None
         return
+    embedder.backbone()  # before the progress bar: weights that cannot load (ImageNet offline) fail at once
     for (i, _, key), frames, valid, found in _read_videos(todo, embedder.read, workers, on_error, errors, no_face,
                                                           f"Embedding with {embedder.spec.name}", quiet):
         yield i, key, embedder.embed(key, frames, valid, found)
@@ -226,12 +233,16 @@ class _Embedder:
                                          self.face, cache_dir=self.cache_dir, track=self.track,
                                          on_truncated=self.on_truncated, perturb=self.perturb)
 
-    def embed(self, key: str, frames: np.ndarray, valid: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
-        """Features and mask of one video's frames, saved under `key`."""
+    def backbone(self):
+        """The backbone, built on first use (a fully cached call never builds it)."""
         if self.model is None:
             self.model = backbone_models.build_backbone(self.spec.name, self.weights)
+        return self.model
+
+    def embed(self, key: str, frames: np.ndarray, valid: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
+        """Features and mask of one video's frames, saved under `key`."""
         features = np.zeros((self.num_frames, self.spec.feature_dim), np.float32)
-        features[valid] = _run_backbone(self.model, self.spec, frames[valid], self.chunk)
+        features[valid] = _run_backbone(self.backbone(), self.spec, frames[valid], self.chunk)
         stored = features.astype(self.dtype, copy=False)
         self.cache.save(key, features=stored, mask=valid, face_found=np.int8(-1 if found is None else found))
         return stored.astype(np.float32, copy=False), valid  # what a warm call reads back
@@ -306,13 +317,13 @@ def _usable(path: str, result, on_error: str, errors: dict, no_face: list) -> bo
     on_error applied, skips recorded in `errors` with a warning, faceless videos in `no_face`."""
     if isinstance(result, NoFaceError):  # the face settings ask for these to be skipped
         errors[path] = str(result)
-        warnings.warn(f"Skipped video without a face {path}", stacklevel=5)
+        warnings.warn(f"Skipped video without a face {path}", SkippedVideoWarning, stacklevel=5)
         return False
     if isinstance(result, VideoReadError):
         if on_error == "raise":
             raise result
         errors[path] = str(result)
-        warnings.warn(f"Skipped unreadable video {path}: {result}", stacklevel=5)
+        warnings.warn(f"Skipped unreadable video {path}: {result}", SkippedVideoWarning, stacklevel=5)
         return False
     if result[2] is False:
         no_face.append(path)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from vidseq.models.coatnet_variants import check_image_size
 from vidseq.models.frame_scores import VIDEO_SCORES
-from vidseq.utils.checks import check_choice, check_fraction, check_int, int_tuple
+from vidseq.utils.checks import check_bool, check_choice, check_fraction, check_int, int_tuple
 from vidseq.utils.options import option, set_frozen
 
 RNNS = ("gru", "lstm", "attention", None)
@@ -50,6 +50,8 @@ class HeadConfig:
 
     def __post_init__(self):
         check_choice("rnn", self.rnn, RNNS)
+        set_frozen(self, **{name: check_bool(name, getattr(self, name)) for name in ("bidirectional", "batch_norm",
+                                                                                     "normalize")})
         set_frozen(self, rnn_units=int_tuple("rnn_units", self.rnn_units),
                    dense_units=int_tuple("dense_units", self.dense_units))
         if self.rnn in ("gru", "lstm") and not self.rnn_units:
@@ -105,7 +107,7 @@ class ImageConfig:
                                                    type=float)
 
     def __post_init__(self):
-        set_frozen(self, image_size=check_image_size(self.image_size))
+        set_frozen(self, image_size=check_image_size(self.image_size), augment=check_bool("augment", self.augment))
         check_choice("video_score", self.video_score, VIDEO_SCORES)
         if self.trainable_layers is not None:
             check_int("trainable_layers", self.trainable_layers, 1)

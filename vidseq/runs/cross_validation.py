@@ -101,7 +101,7 @@ def _save(parent: Path, folded: pd.DataFrame, runs: list[TrainedRun]) -> dict:
                                     "in folds.val_auc_std)")
     skipped = {s["path"]: s for run in runs for s in run.metrics["skipped"]}
     metrics = dict(
-        val=val, test=pooled, test_split=split_fingerprint(tested.path, tested.label),
+        val=val, test=pooled, test_split=split_fingerprint(tested.path, tested.label), test_split_key="content",
         test_loss=pooled["log_loss"], test_acc=pooled["accuracy"],
         folds=dict(k=len(runs), runs=[run.run_dir.name for run in runs], assignment=folded.attrs.get(ASSIGNMENT),
                    excluded=int((folded.split == EXCLUDED).sum()),

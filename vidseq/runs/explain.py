@@ -294,6 +294,9 @@ def gradcam_sequence(head, backbone, layer: str, images: np.ndarray, features: n
 # --------------------------------------------------------------------------- pictures
 
 
+HEATMAP_COLOURS = "jet"  # matplotlib's name of the map `overlay` paints with (OpenCV's COLORMAP_JET)
+
+
 def overlay(crop: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
     """A uint8 RGB crop with its heatmap (in [0, 1]) blended on top in the JET colour map."""
     import cv2
@@ -316,6 +319,9 @@ def plot_explanations(items: Sequence[tuple[str, dict]], path: str | os.PathLike
     """One block per `(title, explain_video result)`: the crops (the frames when the result has
     none), their heatmap overlays (when it has heatmaps) and the per-frame evidence as a bar
     strip (red: towards FAKE)."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
     from vidseq.runs.plots import new_figure, save_figure
 
     blocks = []
@@ -344,6 +350,11 @@ def plot_explanations(items: Sequence[tuple[str, dict]], path: str | os.PathLike
                 ax.set_title(f"#{shown[k]}" + (f"  {evidence[shown[k]]:+.3f}" if kind == "crop" else ""), fontsize=8)
                 if k == 0:
                     ax.set_ylabel(kind, fontsize=8)
+            if kind == "Grad-CAM" and len(images):  # what the overlay's colours mean, beside the row's last image
+                bar = fig.colorbar(ScalarMappable(Normalize(0, 1), HEATMAP_COLOURS), cax=ax.inset_axes([1.04, 0, 0.06, 1]))
+                bar.set_ticks([0, 0.5, 1], labels=["0", "", "max"])  # max: the video's strongest value
+                bar.set_label("Grad-CAM", fontsize=7, labelpad=-2)
+                bar.ax.tick_params(labelsize=7)
             row += 1
         ax = fig.add_subplot(grid[row, :])
         colours = np.where(np.asarray(evidence) >= 0, "tab:red", "tab:blue")

@@ -32,6 +32,7 @@ from vidseq.runs.folders import load_classifier, run_config, run_threshold, scor
 from vidseq.runs.scoring import score_tracks
 from vidseq.training.config import RunConfig
 from vidseq.training.sequence import cached_features
+from vidseq.utils.notices import VidseqWarning
 
 
 def explain_video(path: str | os.PathLike, run_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
@@ -153,7 +154,7 @@ def plot_run_explanations(run_dir: Path, model, table: pd.DataFrame, frames: int
         if items:
             explain.plot_explanations(items, run_dir / "explain.png", limit=frames)
     except Exception as err:  # noqa: BLE001: a picture must not fail a finished run
-        warnings.warn(f"explain.png not written: {type(err).__name__}: {err}", stacklevel=3)
+        warnings.warn(f"explain.png not written: {type(err).__name__}: {err}", VidseqWarning, stacklevel=3)
 
 
 __all__ = ["explain_video", "plot_run_explanations"]

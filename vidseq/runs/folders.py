@@ -18,6 +18,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
@@ -30,6 +31,7 @@ from vidseq.training.config import RunConfig
 from vidseq.training.fitted import Fitted
 from vidseq.training.videos import RunVideos
 from vidseq.utils.atomic import atomic_path, write_json, write_text
+from vidseq.utils.cache import content_fingerprint
 
 LABELS = ["real", "fake"]  # class names by output index: the sigmoid output is P(fake)
 
@@ -42,7 +44,7 @@ def save_run(videos: RunVideos, fitted: Fitted, metrics: dict) -> tuple[Path, pd
     history = pd.DataFrame(fitted.history).rename_axis("epoch").reset_index()
     tested = videos.videos[videos.used["test"]]
     metrics.update(
-        test_split=split_fingerprint(tested.path, tested.label),
+        test_split=split_fingerprint(tested.path, tested.label), test_split_key="content",
         split_report=split_report(videos.used_videos).to_dict(orient="index"),
         test_loss=metrics["test"]["log_loss"], test_acc=metrics["test"]["accuracy"],
         train_videos=int(fitted.train_videos), epochs_trained=int(len(history)),
@@ -126,8 +128,8 @@ def _save(run_dir: Path, model, config: dict, metrics: dict, history: pd.DataFra
     write_text(run_dir / "splits.csv", table.to_csv(index=False))
     plot_learning_curves(history, run_dir / "learning_curves.png")
     write_text(run_dir / "scores.csv", scores.to_csv(index=False))
-    plot_roc(scores, run_dir / "roc.png")
-    plot_score_histograms(scores, run_dir / "scores.png")
+    plot_roc(scores, run_dir / "roc.png", title=run_dir.name)
+    plot_score_histograms(scores, run_dir / "scores.png", threshold=threshold_of(metrics))
     write_json(run_dir / "metrics.json", metrics)  # last: its presence marks a finished run
 
 
@@ -200,6 +202,49 @@ def load_classifier(run_dir: str | os.PathLike):
     return keras.saving.load_model(file, safe_mode=True)
 
 
+def run_test_split(run_dir: str | os.PathLike, metrics: dict | None = None) -> str | None:
+    """The fingerprint of the videos a run was tested on (`split_fingerprint`): runs with equal
+    ones were tested on the same videos, and only their test metrics compare.
+
+    Runs saved before fingerprints went by content: recomputed by content from scores.csv
+    while the test videos are still there, else their path-based fingerprint marked
+    "path:..." (equal only to runs tested on the same paths). None without scores.csv.
+    `metrics`: the run's metrics.json, if read already.
+
+    >>> run_test_split("saved_models/<run>")  # doctest: +SKIP
+    'c23fde94'
+    """
+    if metrics is None:
+        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    if metrics.get("test_split_key") == "content":
+        return metrics["test_split"]
+    try:
+        scores = pd.read_csv(Path(run_dir) / "scores.csv")
+    except (OSError, ValueError):
+        return None
+    tested = scores[scores.split == "test"]
+    try:
+        return split_fingerprint(tested.path, tested.label)
+    except OSError:  # a test video moved or deleted since
+        return "path:" + metrics.get("test_split", split_fingerprint(tested.path, tested.label, by="path"))
+
+
+def seen_in_training(run_dir: str | os.PathLike, paths: Iterable[str]) -> list[str]:
+    """The `paths` whose content is one of the run's training or validation videos, wherever
+    they now are (a copy, a regenerated demo): scores on them do not measure generalization.
+    Files missing on either side are not compared.
+
+    >>> seen_in_training("saved_models/<run>", ["data/demo/real/real_000.mp4"])  # doctest: +SKIP
+    ['data/demo/real/real_000.mp4']
+    """
+    splits_file = Path(run_dir) / "splits.csv"
+    if not splits_file.is_file():
+        return []
+    splits = pd.read_csv(splits_file)
+    trained = {content_fingerprint(p) for p in splits.path[splits.split.isin(["train", "val"])] if Path(p).is_file()}
+    return [p for p in paths if Path(p).is_file() and content_fingerprint(p) in trained]
+
+
 def run_threshold(run_dir: str | os.PathLike) -> float:
     """The P(fake) at or above which a run calls a video FAKE: its validation split's threshold in
     metrics.json, else its test split's, else 0.5 (chosen on validation, never on test data).
@@ -211,7 +256,11 @@ def run_threshold(run_dir: str | os.PathLike) -> float:
     if not file.is_file():
         raise FileNotFoundError(f"Received: run_dir={str(run_dir)!r}, which has no metrics.json. "
                                 "Expected a finished run folder.")
-    metrics = json.loads(file.read_text())
+    return threshold_of(json.loads(file.read_text()))
+
+
+def threshold_of(metrics: dict) -> float:
+    """`run_threshold` from a run's metrics (metrics.json's content)."""
     for split in ("val", "test"):
         threshold = (metrics.get(split) or {}).get("threshold")
         if threshold is not None:
@@ -220,4 +269,5 @@ def run_threshold(run_dir: str | os.PathLike) -> float:
 
 
 __all__ = ["LABELS", "save_run", "run_entries", "save_model", "dataset_name", "file_safe", "new_run_dir", "read_config",
-           "run_config", "scoring_config", "load_classifier", "run_threshold", "read_scores"]
+           "run_config", "scoring_config", "load_classifier", "run_test_split", "seen_in_training", "run_threshold",
+           "read_scores"]

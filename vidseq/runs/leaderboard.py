@@ -19,14 +19,17 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from vidseq.data.splits import split_fingerprint
-from vidseq.runs.folders import read_config, read_scores
+from vidseq.runs.folders import read_config, read_scores, run_test_split, seen_in_training
 from vidseq.runs.plots import plot_leaderboard
 from vidseq.runs.stats import METRICS, format_interval, metric_intervals, no_intervals, paired_auc_difference
 from vidseq.utils.checks import check_choice
+from vidseq.utils.notices import VidseqWarning
 
 SCORED = ("val", "test")  # the splits a run scores, measures and keeps scores of
 ALPHA = 0.05  # a paired test's p below this: the two runs differ
+# The mark of an evaluation that scored some of the run's own training or validation videos:
+# its figures do not measure generalization (eval_<name>_seen_auc).
+SEEN = "_seen"
 
 
 def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: bool = False,
@@ -48,7 +51,9 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
     the runs whose validation AUC a paired test cannot tell from the best's ("tied",
     `vs_best_p` >= 0.05), those below it ("lower"), and "n/a (why)" where the test cannot run.
     Cross-dataset evaluations (`evaluate`) add columns `eval_<dataset>_auc` and
-    `eval_<dataset>_eer`. With `plot=True` a chart of the runs' AUCs is written to
+    `eval_<dataset>_eer`; `eval_<dataset>_seen_auc` and `_seen_eer` where the evaluation scored
+    some of the run's own training or validation videos (`evaluate --split all` on its own
+    data): those figures do not measure generalization. With `plot=True` a chart of the runs' AUCs is written to
     `save_dir/leaderboard.png` and kept in `table.attrs["figure"]` for notebooks. Folders that
     cannot be read are reported in a warning, not fatal.
 
@@ -67,6 +72,7 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
             config = json.loads((run_dir / "config.json").read_text())
             metrics = json.loads((run_dir / "metrics.json").read_text())
             evals = {f.stem[len("eval_"):]: json.loads(f.read_text()) for f in sorted(run_dir.glob("eval_*.json"))}
+            evals = {name + (SEEN if _seen(run_dir, config, name, e) else ""): e for name, e in evals.items()}
         except (OSError, ValueError) as err:
             unreadable.append(f"{run_dir.name} ({type(err).__name__})")
             continue
@@ -76,14 +82,14 @@ def compare_saved_models(save_dir: str | os.PathLike = "saved_models", plot: boo
             optimizer=config.get("optimizer"), learning_rate=config.get("learning_rate"), params=config.get("params"),
             **_metric_columns(metrics, run_intervals(run_dir, metrics)),
             **_fold_columns(metrics.get("folds")),
-            test_videos=metrics.get("test", {}).get("videos"), test_split=_test_split(run_dir, metrics),
+            test_videos=metrics.get("test", {}).get("videos"), test_split=run_test_split(run_dir, metrics),
             epochs=metrics.get("epochs_trained"),
             train_seconds=metrics.get("train_seconds"), skipped=len(metrics.get("skipped", [])),
             created=config.get("created"),
             **{f"eval_{name}_{m}": e.get(m) for name, e in evals.items() for m in ("auc", "eer")},
         ))
     if unreadable:
-        warnings.warn(f"Unreadable run folders in {save_dir}: {', '.join(unreadable)}", stacklevel=2)
+        warnings.warn(f"Unreadable run folders in {save_dir}: {', '.join(unreadable)}", VidseqWarning, stacklevel=2)
     table = pd.DataFrame(rows)
     if not table.empty:
         table = table.sort_values(["val_auc", "val_log_loss"], ascending=[False, True], na_position="last",
@@ -284,7 +290,7 @@ def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, split: str 
     """
     check_choice("split", split, SCORED)
     runs = [_finished(Path(run), name) for run, name in ((run_a, "run_a"), (run_b, "run_b"))]
-    tested = [_test_split(run, json.loads((run / "metrics.json").read_text())) for run in runs]
+    tested = [run_test_split(run, json.loads((run / "metrics.json").read_text())) for run in runs]
     if tested[0] is None or tested[0] != tested[1]:
         raise ValueError(f"Received: run_a={runs[0].name!r} (test split {tested[0]}) and run_b={runs[1].name!r} "
                          f"(test split {tested[1]}). Expected runs tested on the same videos: the same data, split "
@@ -303,15 +309,18 @@ def _finished(run_dir: Path, keyword: str) -> Path:
     return run_dir
 
 
-def _test_split(run_dir: Path, metrics: dict) -> str | None:
-    """The run's test-split fingerprint; runs saved before it existed: from their scores.csv."""
-    if "test_split" in metrics:
-        return metrics["test_split"]
+
+def _seen(run_dir: Path, config: dict, name: str, evaluation: dict) -> bool:
+    """Whether an evaluation scored any of the run's own training or validation videos:
+    `evaluate` records them; for evaluations saved before it did, its scores are checked
+    (their videos gone: any split but the test split of the run's own data counts as seen)."""
+    if "seen_in_training" in evaluation:
+        return bool(evaluation["seen_in_training"])
     try:
-        scores = pd.read_csv(run_dir / "scores.csv").query("split == 'test'")
-    except (OSError, ValueError, pd.errors.UndefinedVariableError):
-        return None
-    return split_fingerprint(scores.path, scores.label)
+        scored = pd.read_csv(run_dir / f"eval_{name}_scores.csv").path
+    except (OSError, ValueError, AttributeError):
+        return evaluation.get("split") != "test" and evaluation.get("data_dir") == config.get("data_dir")
+    return bool(seen_in_training(run_dir, scored))
 
 
 __all__ = ["compare_saved_models", "compare_runs", "RunComparison", "run_intervals", "format_intervals",

@@ -48,8 +48,9 @@ def plot_learning_curves(history: pd.DataFrame, path: str | os.PathLike | None =
     return save_figure(fig, path)
 
 
-def plot_roc(scores: pd.DataFrame, path: str | os.PathLike | None = None):
-    """ROC curve per split of a `scores.csv` table (split, label, score), AUC and EER point marked."""
+def plot_roc(scores: pd.DataFrame, path: str | os.PathLike | None = None, title: str | None = None):
+    """ROC curve per split of a `scores.csv` table (split, label, score), AUC and EER point
+    marked; `title`: the run's name."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
     fig = new_figure((5, 5))
@@ -64,23 +65,32 @@ def plot_roc(scores: pd.DataFrame, path: str | os.PathLike | None = None):
     ax.set_xlabel("false positive rate (real called fake)")
     ax.set_ylabel("true positive rate (fake caught)")
     ax.legend(loc="lower right")
+    ax.set_title("ROC" if title is None else f"ROC of {title}", fontsize=9, wrap=True)
     return save_figure(fig, path)
 
 
-def plot_score_histograms(scores: pd.DataFrame, path: str | os.PathLike | None = None):
-    """P(fake) of real against fake videos, one panel per split of a `scores.csv` table."""
+def plot_score_histograms(scores: pd.DataFrame, path: str | os.PathLike | None = None, threshold: float = 0.5):
+    """P(fake) of real against fake videos, one panel per split of a `scores.csv` table, with
+    the run's `threshold` (at or above it: called FAKE). Each class is an outline (real solid,
+    fake dashed), so where they overlap both stay readable."""
+    from matplotlib.ticker import MaxNLocator
+
     splits = list(dict.fromkeys(scores.split))
     fig = new_figure((5 * max(len(splits), 1), 3.5))
     axes = np.atleast_1d(fig.subplots(1, max(len(splits), 1)))
     bins = np.linspace(0, 1, 21)
     for ax, split in zip(axes, splits):
         group = scores[scores.split == split]
-        for label, name, colour in ((0, "real", "tab:blue"), (1, "fake", "tab:red")):
-            ax.hist(group.score[group.label == label], bins=bins, alpha=0.6, color=colour, label=name)
-        ax.axvline(0.5, color="grey", linestyle=":")
+        for label, name, colour, style in ((0, "real", "tab:blue", "-"), (1, "fake", "tab:red", "--")):
+            chosen = group.score[group.label == label]
+            ax.hist(chosen, bins=bins, histtype="step", linewidth=2, linestyle=style, color=colour,
+                    label=f"{name} ({len(chosen)})")
+        ax.axvline(threshold, color="grey", linestyle=":", label=f"threshold {threshold:.2f} (from it on: FAKE)")
         ax.set_title(f"{split}: {len(group)} videos")
         ax.set_xlabel("P(fake)")
-        ax.legend()
+        ax.set_ylabel("videos")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of videos
+        ax.legend(fontsize=8)
     return save_figure(fig, path)
 
 

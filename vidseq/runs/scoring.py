@@ -15,27 +15,27 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from vidseq.utils.quiet import import_keras_quietly
 
 import_keras_quietly()  # before Keras loads: TensorFlow's start-up lines stay hidden
 import keras
 import numpy as np
-import pandas as pd
 
 from vidseq.data.layouts import SPLITS, discover_videos
 from vidseq.data.perturb import Perturbation, parse_perturbations
 from vidseq.data.sampling import count_face_tracks, sampling_seed
 from vidseq.data.video_io import VideoReadError
-from vidseq.runs.folders import file_safe, load_classifier, read_config, run_config, run_threshold, scoring_config
+from vidseq.runs.folders import (file_safe, load_classifier, read_config, run_config, run_threshold, scoring_config,
+                                 seen_in_training)
 from vidseq.runs.robustness import robustness_table, table_records, write_robustness
 from vidseq.runs.stats import measured_with_intervals
 from vidseq.training.config import RunConfig
 from vidseq.training.sequence import feature_source
 from vidseq.training.videos import split_as_run
 from vidseq.utils.atomic import write_json, write_text
-from vidseq.utils.cache import content_fingerprint
+from vidseq.utils.notices import SkippedVideoWarning, VidseqWarning
 
 
 def predict_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: str | None = None, *,
@@ -69,7 +69,9 @@ def score_video(path: str | os.PathLike, run_dir: str | os.PathLike, truncated: 
     """
     config = scoring_config(run_dir, truncated=truncated, max_faces=max_faces, no_face=no_face,
                             face_detector=face_detector)
-    scores, errors, _, best = score_tracks(run_dir, config, [str(path)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedVideoWarning)  # the video's error is raised instead
+        scores, errors, _, best = score_tracks(run_dir, config, [str(path)])
     if errors:
         raise VideoReadError(errors[str(path)])
     face = config.data.face
@@ -122,11 +124,11 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
         videos = videos[videos.split == split].reset_index(drop=True)
     if videos.empty:
         raise ValueError(f"Received: split={split!r}, which holds no videos of {str(data_dir)!r}.")
-    seen = _seen_in_training(run_dir, videos.path)
+    seen = seen_in_training(run_dir, videos.path)
     if seen:
         warnings.warn(f"{len(seen)} of the {len(videos)} videos to evaluate are the run's own training or validation "
                       f"videos (same file content, e.g. {seen[0]!r}): these metrics do not measure generalization.",
-                      stacklevel=2)
+                      VidseqWarning, stacklevel=2)
     paths, model = videos.path.tolist(), load_classifier(run_dir)
     scores, errors, _, best = score_tracks(run_dir, config, paths, model)
     ok = ~np.isnan(scores)
@@ -151,16 +153,6 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str
                                                               perturb_seed=perturb_seed, created=metrics["created"]))
         result.update(robustness=table_records(levels), robustness_written=written)
     return result
-
-
-def _seen_in_training(run_dir, paths: Iterable[str]) -> list[str]:
-    """The `paths` whose content is one of the run's training or validation videos (wherever they now are)."""
-    splits_file = Path(run_dir) / "splits.csv"
-    if not splits_file.is_file():
-        return []
-    splits = pd.read_csv(splits_file)
-    trained = {content_fingerprint(p) for p in splits.path[splits.split.isin(["train", "val"])] if Path(p).is_file()}
-    return [p for p in paths if content_fingerprint(p) in trained]
 
 
 def score_tracks(run_dir, config: RunConfig, paths: list[str], model: keras.Model | None = None,

@@ -84,6 +84,11 @@ class RunConfig:
                 raise ValueError(f"Received: {section}={getattr(self, section)!r} for a {family.name} run. Expected "
                                  f"a {family.section.__name__} section only.")
         family.check_config(self)
+        for name in ("cache_dir", "save_dir"):
+            folder = getattr(self, name)
+            if not (isinstance(folder, (str, os.PathLike)) or folder is None and name == "cache_dir"):
+                raise ValueError(f"Received: {name}={folder!r}. Expected the path of a folder (a str or a Path)"
+                                 + (" or None (the default cache)." if name == "cache_dir" else "."))
         if self.run_name is not None and not re.fullmatch(r"[\w.+-]+", str(self.run_name)):
             raise ValueError(f"Received: run_name={self.run_name!r}. Expected letters, digits and . _ + - only.")
 

@@ -31,6 +31,7 @@ EARLY_STOPPING_DEFAULTS = dict(monitor="val_loss", mode="auto", min_delta=0.0, p
                                restore_best_weights=False, start_from_epoch=0)
 SGD_MOMENTUM = 0.9  # vidseq's SGD momentum when `momentum` is not given
 MONITORS = tuple(p + m for p in ("", "val_") for m in ("loss", "accuracy", "auc"))  # what training logs
+CALLBACK_MODES = ("auto", "min", "max")
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,14 @@ def _check_callbacks(train: TrainConfig) -> None:
     callbacks = train.callbacks
     if callbacks is None:
         return
+    expected = f"Received: callbacks={callbacks!r}. Expected None or a list of keras.callbacks.Callback."
+    if not isinstance(callbacks, (list, tuple)) or not all(map(_may_be_callback, callbacks)):
+        raise ValueError(expected)  # said without Keras: these are no callbacks at all
     import_keras_quietly()
     import keras  # a user's callback objects are Keras objects: checking them needs Keras
 
-    if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
-        raise ValueError(f"Received: callbacks={callbacks!r}. Expected None or a list of keras.callbacks.Callback.")
+    if not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
+        raise ValueError(expected)
     for kind, name in ((keras.callbacks.EarlyStopping, "early_stopping"),
                        (keras.callbacks.ReduceLROnPlateau, "reduce_lr")):
         if any(isinstance(cb, kind) for cb in callbacks):
@@ -121,25 +125,58 @@ def _check_callbacks(train: TrainConfig) -> None:
 
 
 def _check_callback(name: str, value, kind: str, keys: tuple, other: str) -> None:
-    """A dict of `keras.callbacks.<kind>` settings (checked by building one), or such an object."""
-    import_keras_quietly()
-    import keras  # only here: callback settings are checked by building the callback
-
-    cls = getattr(keras.callbacks, kind)
+    """A dict of `keras.callbacks.<kind>` settings (each checked here, without Keras), or such an
+    object (checked with Keras: it is a Keras object)."""
     if isinstance(value, dict):
-        unknown = sorted(set(value) - set(keys))
-        if unknown:
-            raise ValueError(f"Received: {name} with unknown setting(s) {unknown}. Expected some of {list(keys)}.")
-        try:
-            value = cls(**value)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"Received: {name}={value!r}. Expected valid {kind} settings: {err}") from None
-    if not isinstance(value, cls):
-        raise ValueError(f"Received: {name}={value!r}. Expected a keras.callbacks.{kind}, a dict of its "
-                         f"settings, or {other}.")
-    if value.monitor not in MONITORS:
-        raise ValueError(f"Received: {name} with monitor={value.monitor!r}. Expected one of {list(MONITORS)} "
+        _check_settings(name, value, keys)
+        return
+    expected = f"Received: {name}={value!r}. Expected a keras.callbacks.{kind}, a dict of its settings, or {other}."
+    if not _may_be_callback(value):
+        raise ValueError(expected)  # a string, a number...: said without loading Keras
+    import_keras_quietly()
+    import keras  # only here: a callback object is a Keras object
+
+    if not isinstance(value, getattr(keras.callbacks, kind)):
+        raise ValueError(expected)
+    _check_monitor(name, value.monitor)
+
+
+def _may_be_callback(value) -> bool:
+    """Whether `value` could be a Keras callback (telling for sure needs Keras): an object with its methods."""
+    return callable(getattr(value, "on_epoch_end", None)) and callable(getattr(value, "set_model", None))
+
+
+def _check_monitor(name: str, monitor) -> None:
+    if monitor not in MONITORS:
+        raise ValueError(f"Received: {name} with monitor={monitor!r}. Expected one of {list(MONITORS)} "
                          "(what training logs).")
+
+
+def _check_settings(name: str, settings: dict, keys: tuple) -> None:
+    """Each of a callback's settings checked as Keras would take it (the callback is built at training)."""
+    unknown = sorted(set(settings) - set(keys))
+    if unknown:
+        raise ValueError(f"Received: {name} with unknown setting(s) {unknown}. Expected some of {list(keys)}.")
+    for key, value in settings.items():
+        said = f"{name}[{key!r}]"  # not key=value: that would read as the run option of the same name
+        if key == "monitor":
+            _check_monitor(name, value)
+        elif key == "mode":
+            check_choice(said, value, CALLBACK_MODES)
+        elif key in ("patience", "cooldown", "start_from_epoch"):
+            check_int(said, value, 0)
+        elif key == "factor":
+            check_fraction(said, value, low_open=True)
+        elif key == "restore_best_weights" and not isinstance(value, bool):
+            raise ValueError(f"Received: {said}={value!r}. Expected True or False.")
+        elif key in ("min_delta", "baseline") and not (_is_number(value) or value is None and key == "baseline"):
+            raise ValueError(f"Received: {said}={value!r}. Expected a number" + (" or None." if key == "baseline" else "."))
+        elif key == "min_lr" and not (_is_number(value) and value >= 0):
+            raise ValueError(f"Received: {said}={value!r}. Expected a number >= 0.")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 # The callback options' defaults: a search leaves options at these out of a run's identity.

@@ -23,6 +23,13 @@ def check_int(name: str, value: object, low: int | None = None, high: int | None
     return int(value)
 
 
+def check_bool(name: str, value: object) -> bool:
+    """`value` if it is True or False (numpy's too), else a ValueError: "yes" or 1 is not a setting's answer."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Received: {name}={value!r}. Expected True or False.")
+    return bool(value)
+
+
 def check_choice(name: str, value: object, valid: Sequence) -> None:
     """A ValueError like "Received: rnn='transformer'. Expected one of ['gru', 'lstm', None]." unless `value` is valid."""
     if value not in valid:

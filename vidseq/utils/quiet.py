@@ -7,12 +7,14 @@ logging or TF_CPP_MIN_LOG_LEVEL apply to all of them. Loading and one tiny opera
 with that descriptor pointed at a temporary file; if the import fails, what was printed is
 replayed so that nothing useful is lost. Later, TF_CPP_MIN_LOG_LEVEL=3 (unless set) keeps
 TensorFlow's native log lines out.
-`VIDSEQ_VERBOSE=1` (the CLI's `--verbose`) keeps everything.
+`VIDSEQ_VERBOSE=1` (the CLI's `--verbose`) keeps everything. One message of TensorFlow's
+Python logger is dropped, with its reason: `KerasStepRetracing`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import tempfile
@@ -38,8 +40,29 @@ def native_stderr_to_file() -> Iterator[None]:
             os.close(saved)
 
 
+class KerasStepRetracing(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls to <...TensorFlowTrainer.make_predict_function...>
+    triggered tf.function retracing" warning, and only about Keras' own step functions.
+
+    Why: every Keras model traces its own predict (and train, test) step once, on its first
+    call. TensorFlow counts traces per Python code object, and all models' steps share Keras'
+    one `one_step_on_data_distributed`, so a process that trains or loads five models (the
+    demo's two heads, a search, explain.png, the backbone) is told of "excessive retracing"
+    that is one trace per model, the expected cost. Keras already traces its steps with
+    `reduce_retracing=True` (a new batch shape does not trace again). Retracing of any other
+    function (a user's own `tf.function`) is still reported.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "TensorFlowTrainer.make_" in message)
+
+
 def import_keras_quietly() -> None:
     """Load Keras and its backend, and initialise its devices, with the start-up lines hidden."""
+    tf_logger = logging.getLogger("tensorflow")  # TensorFlow's Python warnings: set up before it loads
+    if not any(isinstance(f, KerasStepRetracing) for f in tf_logger.filters):
+        tf_logger.addFilter(KerasStepRetracing())
     if "keras" in sys.modules or os.environ.get("VIDSEQ_VERBOSE", "") not in ("", "0"):
         return
     # Later native log lines too: on a CPU machine TensorFlow's ERROR lines are noise as well
