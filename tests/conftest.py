@@ -15,8 +15,9 @@ from vidseq.data.video_io import write_video
 
 BACKBONE = "MobileNetV2"
 NUM_FRAMES = 6  # the tiny runs' frame count: their cached embeddings serve every test that uses it
+# explain=False: explain.png costs a tiny run more than its training; tests/test_explain.py draws it.
 RUN = dict(weights="random", epochs=3, learning_rate=1e-3, batch_size=4, rnn_units=(8,), val_size=0.25,
-           test_size=0.25, verbose=0)
+           test_size=0.25, verbose=0, explain=False)
 
 
 def make_frames(num_frames: int, height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:

@@ -15,7 +15,6 @@ import model_builder
 from conftest import BACKBONE, NUM_FRAMES, RUN
 from vidseq.cli import commands as cli
 from vidseq.features import backbone_models, extract
-from vidseq.runs import one_run
 from vidseq.runs.leaderboard import format_intervals
 
 FOLDS = 2
@@ -29,8 +28,6 @@ def cross_validated(dataset, tmp_path_factory):
     real_read, real_build = extract.read_frames_and_face, backbone_models.build_backbone
     extract.read_frames_and_face = lambda path, *a, **k: reads.append(path) or real_read(path, *a, **k)
     backbone_models.build_backbone = lambda *a, **k: builds.append(a) or real_build(*a, **k)
-    real_explain = one_run.plot_run_explanations
-    one_run.plot_run_explanations = lambda *a, **k: None  # explain.png decodes two test videos: a picture
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -39,7 +36,6 @@ def cross_validated(dataset, tmp_path_factory):
                                                          **{**RUN, "seed": 1})
     finally:
         extract.read_frames_and_face, backbone_models.build_backbone = real_read, real_build
-        one_run.plot_run_explanations = real_explain
     return save_dir / "cv", result, reads, builds
 
 
@@ -147,15 +143,14 @@ def test_five_fold_cross_validation_of_the_demo_from_the_cache(tmp_path):
     paths = sorted(str(p) for p in data.rglob("*.mp4"))
     model_builder.embed_videos(paths, 32, BACKBONE, weights="random", cache_dir=cache, face_crop=True)
     reads = []
-    real_read, real_explain = extract.read_frames_and_face, one_run.plot_run_explanations
+    real_read = extract.read_frames_and_face
     extract.read_frames_and_face = lambda path, *a, **k: reads.append(path) or real_read(path, *a, **k)
-    one_run.plot_run_explanations = lambda *a, **k: None
     try:
         model_builder.train_test_classifier(data, 32, BACKBONE, weights="random", cache_dir=cache, save_dir=save_dir,
                                             face_crop=True, folds=5, rnn="gru", rnn_units=(64,), rnn_pooling="mean",
-                                            run_name="demo_cv", **DEMO_TRAINING)
+                                            run_name="demo_cv", explain=False, **DEMO_TRAINING)
     finally:
-        extract.read_frames_and_face, one_run.plot_run_explanations = real_read, real_explain
+        extract.read_frames_and_face = real_read
     assert reads == []  # every embedding came from the cache
     scores = pd.read_csv(save_dir / "demo_cv" / "scores.csv")
     assert sorted(scores[scores.split == "test"].path) == paths

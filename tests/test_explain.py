@@ -18,7 +18,7 @@ from vidseq.features.backbones import BACKBONES
 def run(dataset, cache_dir, tmp_path_factory):
     """A tiny trained GRU head on MobileNetV2 (random weights: live features) over 6 frames."""
     root = tmp_path_factory.mktemp("explain_runs")
-    train_tiny_run(dataset, cache_dir, root, "gru", rnn="gru", epochs=2)
+    train_tiny_run(dataset, cache_dir, root, "gru", rnn="gru", epochs=2, explain=True)
     return root / "gru"
 
 

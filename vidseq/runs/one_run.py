@@ -49,7 +49,8 @@ def train_run(videos: RunVideos) -> TrainedRun:
     metrics.update({f"{split}_frames": binary_metrics(labels, scores)
                     for split, (labels, scores) in fitted.frame_scores.items()})
     run_dir, table = save_run(videos, fitted, metrics)
-    plot_run_explanations(run_dir, fitted.model, table)
+    if config.explain:
+        plot_run_explanations(run_dir, fitted.model, table)
     test = metrics["test"]
     auc = "n/a" if test["auc"] is None else f"{test['auc']:.3f}"
     videos.say(f"TEST: loss {test['log_loss']:.4f}, accuracy {test['accuracy']:.3f}, AUC {auc} -> {run_dir}")

@@ -42,7 +42,7 @@ from vidseq.training.train_config import CALLBACK_DEFAULTS, callback_settings
 from vidseq.utils.checks import check_int
 from vidseq.utils.progress import progress_bar
 
-_NOT_IN_RUN_IDENTITY = ("verbose", "save_dir", "cache_dir", "run_name", "distribution")  # same results
+_NOT_IN_RUN_IDENTITY = ("verbose", "save_dir", "cache_dir", "run_name", "distribution", "explain")  # same results
 # TPE proposing configurations that are finished or being trained this many times in a row
 # has settled: the next trial is an untried configuration drawn at random.
 REPEATS_BEFORE_RANDOM = 10

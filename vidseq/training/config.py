@@ -60,6 +60,8 @@ class RunConfig:
     save_dir: str = option("saved_models", "where the run folder is written")
     run_name: str | None = option(None, "the run folder's name (default: dataset, model, frames, head, time)")
     verbose: int = option(1, "0 silent, 1 progress bars, 2 also Keras' per-epoch lines", flag="--verbose")
+    explain: bool = option(True, "write explain.png, where the model looked in a real and a fake test video (seconds "
+                                 "per run on a CPU; explain_video draws it later)")
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     head: HeadConfig | None = field(default_factory=HeadConfig)  # sequence family only
