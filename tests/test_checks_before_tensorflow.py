@@ -17,6 +17,7 @@ BAD = {
     "reduce_lr": ({"factor": 2.0}, '{"factor": 2}'), "rnn": ("transformer", "transformer"),
     "rnn_units": ((0,), "0"), "dense_units": ((0,), "0"), "image_size": (100, "100"), "verbose": (3, None),
     "cache_dir": (5, None), "save_dir": (5, None),  # any folder name is valid on the command line
+    "fold": (0, None),  # set by folds, never a flag
 }
 
 SCRIPT = textwrap.dedent('''

@@ -275,7 +275,7 @@ def test_pretrained_names_are_checked(tmp_path, capsys):
         pretrained_run("mesonet", tmp_path)
     with pytest.raises(SystemExit):
         cli.main(["predict", "clip.mp4", "--model", "mesonet"])
-    assert "invalid choice: 'mesonet'" in capsys.readouterr().err
+    assert "Received: --model mesonet. Expected one of 'mesoinception-df'" in capsys.readouterr().err
 
 
 def test_the_app_scores_with_a_pretrained_run(demo, mesonet_weights, tmp_path):

@@ -93,7 +93,12 @@ def test_variable_frame_rate_is_sampled_in_decoding_order(real_files, name):
                                   "gap.avi", "longer_audio.mkv"])
 def test_partial_downloads_are_reported_in_every_container(real_files, name):
     short = cut(real_files / name)
-    error = check_truncation(short)
+    if name == "index_last.mp4":  # cut before its index: nothing decodes, so there is nothing to score
+        with pytest.raises(TruncatedVideoError, match="nothing of it decodes") as raised:
+            check_truncation(short)
+        error = raised.value
+    else:
+        error = check_truncation(short)
     assert isinstance(error, TruncatedVideoError) and error.unit == "bytes"
     # What the parts that start inside the cut file declare: all of it, or (index last) up to the index.
     assert error.have == short.stat().st_size < error.declared <= (real_files / name).stat().st_size

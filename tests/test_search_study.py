@@ -249,7 +249,7 @@ def test_search_flags_and_storage_are_checked_before_tensorflow_loads(dataset, t
     assert "--sampler" in result.stdout and "--storage URL" in result.stdout and "--pruner NAME|JSON" in result.stdout
     assert result.stdout.endswith("exit 0\nexit 2\nrc 2\nrc 2\nrc 2\n")
     errors = [line for line in result.stderr.splitlines() if line.startswith("vidseq search: error")]
-    assert len(errors) == 4 and "invalid choice: 'bayes'" in errors.pop(0)
+    assert len(errors) == 4 and "Received: --sampler bayes. Expected one of 'grid', 'random', 'tpe'" in errors.pop(0)
     assert "--sampler grid with --n-trials 2" in errors[0] and "--pruner nope. Expected None, one of ['median'" in errors[1]
     assert "--storage sqlite:////no/such/x.db" in errors[2] and "cannot be opened" in errors[2]
     assert not (tmp_path / "runs").exists()

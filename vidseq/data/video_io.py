@@ -80,6 +80,15 @@ def no_frames_error(path: str | os.PathLike, declared: int = 0) -> VideoReadErro
     return VideoReadError(f"No decodable frames{said} in video: {str(path)!r}")
 
 
+def first_frame_decodes(path: str | os.PathLike) -> bool:
+    """Whether the video's first frame decodes (cheap: one frame), e.g. in a cut file."""
+    cap = open_video(path)
+    try:
+        return bool(cap.grab())
+    finally:
+        cap.release()
+
+
 def declared_extent(path: str | os.PathLike) -> tuple[int, float | None, float]:
     """`(frame count hint, declared duration in seconds or None, nominal frame rate)` of a video.
 
@@ -141,12 +150,16 @@ def check_truncation(path: str | os.PathLike) -> TruncatedVideoError | None:
     holding fewer bytes is cut (free: no decoding). A file that declares no size (a WebM
     recorded live) is cut when its last decoded frame ends well before the duration its
     container declares (one decode pass); one declaring neither cannot be told from a whole one.
+    Raises `VideoReadError` for a file that is no video, or a cut one in which no frame
+    decodes: there is nothing to score.
 
     >>> check_truncation("data/demo/real/real_000.mp4") is None  # doctest: +SKIP
     True
     """
     says, cut = size_truncation(path)
     if says:
+        if cut is not None and not first_frame_decodes(path):  # nothing to score: one error, not "truncated"
+            raise no_frames_error(path, declared_extent(path)[0])
         return cut
     _, declared, fps = declared_extent(path)
     if declared is None:

@@ -34,7 +34,7 @@ from vidseq.training.families import Family, family_for, family_only_options
 from vidseq.training.seed_compat import translate_seed_options
 from vidseq.training.train_config import CALLBACK_OPTIONS, TrainConfig, sync_patience, training_config
 from vidseq.utils.cache import default_cache_dir
-from vidseq.utils.checks import check_int
+from vidseq.utils.checks import check_bool, check_int
 from vidseq.utils.options import option, set_frozen
 
 
@@ -70,7 +70,7 @@ class RunConfig:
     def __post_init__(self):
         set_frozen(self, num_frames=check_num_frames(self.num_frames), seed=check_int("seed", self.seed, 0))
         verbose = int(self.verbose) if isinstance(self.verbose, bool) else self.verbose
-        set_frozen(self, verbose=check_int("verbose", verbose, 0, 2))
+        set_frozen(self, verbose=check_int("verbose", verbose, 0, 2), explain=check_bool("explain", self.explain))
         family = self.family
         family.check_weights(self.weights, self.img_model_name)
         if "embed_batch_size" in family.options:
