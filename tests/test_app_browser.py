@@ -5,35 +5,27 @@ go to $VIDSEQ_TEST_ARTIFACTS (default tests/artifacts/, git-ignored).
 """
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import warnings
 from pathlib import Path
 
 import pytest
-from conftest import require
+
+from vidseq.app.serving import chromium_missing, headless_chromium, serve_app
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("VIDSEQ_TEST_ARTIFACTS", Path(__file__).parent / "artifacts"))
 PAGE_TIMEOUT_MS = 180_000  # the first page loads TensorFlow, the first video MTCNN and the backbone
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).is_file():
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)"
+    if problem := chromium_missing():  # CI installs chromium and Playwright: missing there is a failure
         if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with require("playwright.sync_api").sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+            pytest.fail(problem)
+        pytest.skip(problem)
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -52,45 +44,14 @@ def demo(tmp_path_factory):
     return root
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(demo):
     """`vidseq app` on a free localhost port; yields its URL and the temp folder it may write to."""
-    port, tmp = free_port(), demo / "server_tmp"
+    tmp = demo / "server_tmp"
     tmp.mkdir()
-    command = [str(Path(sys.executable).with_name("vidseq")), "app", "--save-dir", str(demo / "runs"),
-               "--data-dir", str(demo / "data"), "--port", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with open(demo / "server.log", "w") as log, subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(tmp)}) as process:
-        try:
-            _wait_until_healthy(url, process, demo / "server.log")
-            yield url, tmp
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _wait_until_healthy(url: str, process, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"vidseq app exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"vidseq app did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+    with serve_app(demo / "runs", demo / "data", log=demo / "server.log",
+                   env={**os.environ, "TMPDIR": str(tmp)}) as url:
+        yield url, tmp
 
 
 def test_upload_videos_and_read_the_scores(browser, server, demo):
