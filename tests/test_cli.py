@@ -125,6 +125,7 @@ def test_a_missing_data_folder_fails_before_tensorflow_loads_and_leaves_nothing(
     assert "Image Model" not in result.stdout
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path):
     from vidseq.data.demo_data import make_demo_dataset
 
@@ -144,6 +145,7 @@ def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path):
     assert 1 <= len(finished) < 12 and not list(cache.rglob("*.tmp*"))  # nothing half-written
 
 
+@pytest.mark.slow
 def test_train_like_a_saved_run_changes_only_what_is_given(dataset, cache_dir, tmp_path, capsys):
     save_dir = tmp_path / "runs"
     assert cli.main(["train", str(dataset), "--weights", "random", "--num-frames", "4", "--cache-dir", str(cache_dir),

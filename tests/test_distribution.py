@@ -47,6 +47,7 @@ def train_on_one_and_two_devices(data_dir, tmp_path, model_name: str, options: d
     return dict(out, scores=scores)
 
 
+@pytest.mark.slow
 def test_sequence_head_on_two_devices_matches_one(twelve_videos, tmp_path):
     out = train_on_one_and_two_devices(twelve_videos, tmp_path, "MobileNetV2", dict(
         weights="random", rnn="gru", rnn_units=[8], batch_size=4, epochs=4, learning_rate=1e-2))

@@ -212,6 +212,7 @@ def test_app_shows_evidence_track_and_heatmaps_on_demand(run, good_paths, monkey
     assert len(at.tabs[0].image) > images  # the overlays
 
 
+@pytest.mark.slow
 def test_heatmaps_and_evidence_under_jax():
     """The same toy checks with KERAS_BACKEND=jax, in a fresh interpreter (the backend is fixed at import)."""
     require("jax")

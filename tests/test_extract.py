@@ -97,6 +97,7 @@ def test_embed_bad_arguments(good_paths, kwargs, match):
         model_builder.embed_videos(good_paths, kwargs.pop("num_frames"), BACKBONE, weights="random", **kwargs)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_extraction_resumes(tmp_path, good_paths, monkeypatch):
     """A run killed by SIGKILL leaves only whole cache files; the next run computes only the rest."""
     cache = tmp_path / "cache"

@@ -157,6 +157,7 @@ def fine_tuned_run(demo, tmp_path_factory):
     return save_dir / "ft", cache
 
 
+@pytest.mark.slow
 def test_fine_tuned_run_records_its_options_and_reloads_with_the_same_scores(fine_tuned_run):
     run_dir, _ = fine_tuned_run
     config = json.loads((run_dir / "config.json").read_text())
@@ -181,6 +182,7 @@ def test_fine_tuned_run_records_its_options_and_reloads_with_the_same_scores(fin
     assert model_builder.compare_saved_models(run_dir.parent)["head"].tolist() == ["finetune"]
 
 
+@pytest.mark.slow
 def test_two_stage_embeds_with_the_fine_tuned_backbone_into_its_own_cache(fine_tuned_run, demo, tmp_path):
     run_dir, cache = fine_tuned_run
     paths = sorted(str(p) for p in demo.rglob("*.mp4"))[:3]

@@ -136,6 +136,7 @@ def demo_faces(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_coatnet_run_from_the_cli(demo_faces, tmp_path, capsys, monkeypatch):
     save_dir, cache = tmp_path / "runs", tmp_path / "cache"
     assert cli.main(["train", str(demo_faces), "--model", "CoAtNet-0", "--image-size", "64", "--num-frames", "3",

@@ -220,6 +220,7 @@ def demo(tmp_path_factory):
 RUN = dict(num_frames=3, epochs=1, batch_size=8, val_size=0.25, test_size=0.25, verbose=0)
 
 
+@pytest.mark.slow
 def test_meso4_trains_from_scratch_and_from_the_published_weights(demo, mesonet_weights, tmp_path):
     save_dir, cache = tmp_path / "runs", tmp_path / "cache"
     assert cli.main(["train", str(demo), "--model", "Meso4", "--image-size", "64", "--num-frames", "3", "--epochs",
@@ -278,6 +279,7 @@ def test_pretrained_names_are_checked(tmp_path, capsys):
     assert "Received: --model mesonet. Expected one of 'mesoinception-df'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_app_scores_with_a_pretrained_run(demo, mesonet_weights, tmp_path):
     AppTest = require("streamlit.testing.v1").AppTest
     save_dir = tmp_path / "runs"

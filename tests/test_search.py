@@ -147,6 +147,7 @@ def test_run_identity_ignores_where_and_how_a_run_is_computed(dataset):
     assert search.search_run_name(dataset, 6, "MobileNetV2", {**opts, "seed": 7}) != name
 
 
+@pytest.mark.slow
 def test_attention_heads_search_train_reload_and_explain(dataset, cache_dir, tmp_path, capsys):
     """A grid of attention heads from the CLI; the runs reload with safe_mode, score as they tested
     and explain each frame; the head's options are also `vidseq train` flags."""

@@ -66,6 +66,7 @@ def no_alias_keys(config: dict) -> list:
 # --------------------------------------------------------------------------- notebook 6, as written
 
 
+@pytest.mark.slow
 def test_seed_notebook_6_calls_run_as_written(in_workdir, capsys):
     """Cells 5, 11 and 25 (MobileNetV2); the Xception cells 16 and 21 run in tier 2 (below)."""
     base_dir = r'data'

@@ -161,6 +161,7 @@ def test_missing_data_dir(tmp_path):
         model_builder.train_test_classifier(tmp_path / "nowhere", 6, BACKBONE, **RUN)
 
 
+@pytest.mark.slow
 def test_truncated_video_is_skipped_and_listed_or_kept_on_request(tmp_path, cache_dir):
     """A partial download (index first, half its bytes) never passes as a whole video."""
     root = write_folders_dataset(tmp_path / "data", 6, 10, fake_seed=200)
