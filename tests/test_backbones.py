@@ -42,6 +42,7 @@ def test_imagenet_unreachable_is_a_clear_error_and_auto_falls_back(monkeypatch, 
     assert "using weights='random'" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_weights_file_path(tmp_path, good_paths):
     model = backbone_models.build_backbone(BACKBONE, "random")
     file = tmp_path / "mobilenet.weights.h5"

@@ -137,6 +137,7 @@ def test_old_run_folder_loads_predicts_and_ranks(old_run):
     assert model_builder.classifier(data / "fake" / "fake_2.mp4", run) in ("REAL", "FAKE")
 
 
+@pytest.mark.slow
 def test_old_run_settings_train_again_with_like(old_run, tmp_path, capsys):
     run, data = old_run
     assert cli.main(["train", str(data), "--like", str(run), "--epochs", "1", "--save-dir", str(tmp_path),

@@ -63,6 +63,7 @@ def test_frame_classifier_evidence():
 # --------------------------------------------------------------------------- Grad-CAM
 
 
+@pytest.mark.slow
 def test_every_backbone_names_its_gradcam_layer():
     """The named layer exists and is the 4-D feature map the average pooling reads."""
     for spec in BACKBONES.values():
@@ -165,6 +166,7 @@ def test_explain_video_without_heatmaps_runs_no_gradcam(run, good_paths, tmp_pat
         model_builder.explain_video(good_paths[0], run, cache_dir=tmp_path, heatmaps=True)
 
 
+@pytest.mark.slow
 def test_explain_video_coatnet_evidence_and_heatmaps(good_paths, tmp_path):
     """A CoAtNet run folder (untrained: shapes and ranges only) explains every frame."""
     folder = tmp_path / "coat"
@@ -191,6 +193,7 @@ def test_every_new_run_folder_has_explain_png(run):
 # --------------------------------------------------------------------------- the app
 
 
+@pytest.mark.slow
 def test_app_shows_evidence_track_and_heatmaps_on_demand(run, good_paths, monkeypatch):
     AppTest = require("streamlit.testing.v1").AppTest
     calls = []

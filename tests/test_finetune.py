@@ -83,6 +83,7 @@ def _changed(before: dict, after: dict) -> set[str]:
     return {name for name in before if any(not np.array_equal(a, b) for a, b in zip(before[name], after[name]))}
 
 
+@pytest.mark.slow
 def test_phases_train_the_head_then_exactly_the_unfrozen_layers(tmp_path):
     rng = np.random.default_rng(0)
     files = []

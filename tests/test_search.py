@@ -49,6 +49,7 @@ def searched(dataset, cache_dir, tmp_path_factory):
     return save_dir, table, reads
 
 
+@pytest.mark.slow
 def test_search_trains_every_combination_once_sharing_embeddings(searched):
     save_dir, table, reads = searched
     assert len(table) == 4 and table.run.nunique() == 4
@@ -59,6 +60,7 @@ def test_search_trains_every_combination_once_sharing_embeddings(searched):
         assert (save_dir / run / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_search_resumes_and_samples(searched, dataset, cache_dir, monkeypatch):
     save_dir, table, _ = searched
     monkeypatch.setattr(search, "train_test_classifier", lambda *a, **k: pytest.fail("retrained a finished run"))
@@ -81,6 +83,7 @@ def test_search_checks_every_combination_first(dataset, tmp_path):
         model_builder.search(dataset, run_name="x", save_dir=tmp_path)
 
 
+@pytest.mark.slow
 def test_evaluate_on_its_own_test_split_reproduces_the_run(searched, dataset):
     save_dir, table, _ = searched
     run_dir = save_dir / table.run[0]
@@ -102,6 +105,7 @@ def test_evaluate_on_its_own_test_split_reproduces_the_run(searched, dataset):
         model_builder.evaluate(run_dir, dataset, split="holdout")
 
 
+@pytest.mark.slow
 def test_cli_search_evaluate_compare_plot(searched, dataset, cache_dir, tmp_path, capsys):
     save_dir, table, _ = searched
     grid = tmp_path / "grid.json"

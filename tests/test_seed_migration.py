@@ -168,6 +168,7 @@ def test_seed_aliases_land_in_config_under_vidseq_names(workdir, tmp_path, capsy
         assert any(l.startswith(f"Seed option {alias}=") and line in l for l in out.splitlines()), alias
 
 
+@pytest.mark.slow
 def test_estop_none_turns_early_stopping_off(workdir, tmp_path, monkeypatch):
     seen = []
     fit = keras.Model.fit
@@ -231,6 +232,7 @@ def test_sgd_momentum_and_nesterov_reach_the_optimizer():
     assert optimizer(optimizer="sgd").momentum == 0.9  # vidseq's SGD default
 
 
+@pytest.mark.slow
 def test_search_takes_seed_names_resumes_with_a_new_estop_object_and_refuses_callbacks(workdir, tmp_path, capsys):
     with pytest.raises(ValueError, match="callbacks with search"):
         model_builder.search(workdir / "data" / "DFD", num_frames=[6], callbacks=[EpochCounter()], save_dir=tmp_path)
