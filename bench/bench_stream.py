@@ -244,8 +244,8 @@ def agreement(data_dir: str, cache_dir: str | None, seeds: range) -> None:
         results = {"in memory": [], "streamed": [], "streamed, float16": []}
         for seed in seeds:
             config = split.replace(seed=seed)  # the training seed only: `videos` keeps the split
+            base = in_memory_fit(videos, config)  # sets `videos.used`: the videos with features
             used = {s: videos.labels[videos.used[s]] for s in ("val", "test")}
-            base = in_memory_fit(videos, config)
             results["in memory"].append({s: roc_auc_score(used[s], base[s]) for s in used})
             for name, dtype in (("streamed", "float32"), ("streamed, float16", "float16")):
                 fitted = sequence.fit(videos, config.replace(feature_dtype=dtype))
@@ -297,9 +297,9 @@ def main():
     first = memory[0][1]
     print(f"\n{FRAMES} frames x {DIM} float32 features per video; GRU{tuple(args.rnn_units)}, batch 32\n")
     print(table(["videos", "their features", "streamed: peak RSS", "growth", "in memory: peak RSS", "growth"],
-                [[n, f"{n * FRAMES * DIM * 4 / gb:.2f} GB", f"{p['streamed'] / gb:.2f} GB",
-                  f"+{(p['streamed'] - first['streamed']) / gb:.2f} GB",
-                  *((f"{p['in memory'] / gb:.2f} GB", f"+{(p['in memory'] - first['in memory']) / gb:.2f} GB")
+                [[n, f"{n * FRAMES * DIM * 4 / gb:.2f} GiB", f"{p['streamed'] / gb:.2f} GiB",
+                  f"+{(p['streamed'] - first['streamed']) / gb:.2f} GiB",
+                  *((f"{p['in memory'] / gb:.2f} GiB", f"+{(p['in memory'] - first['in memory']) / gb:.2f} GiB")
                     if "in memory" in p else ("-", "-"))] for n, p in memory]))
     print(f"\nThroughput, both paths in one process taking {args.rounds} turns of 3 epochs each; medians of the "
           "epochs after a turn's first:\n")
