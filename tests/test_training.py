@@ -186,6 +186,21 @@ def test_truncated_video_is_skipped_and_listed_or_kept_on_request(tmp_path, cach
     assert util.check_truncation(cut).declared == whole.stat().st_size and util.check_truncation(whole) is None
 
 
+def test_retracing_of_explain_pngs_per_model_grad_cam_steps_is_dropped_too():
+    import logging
+
+    from vidseq.utils.quiet import KerasStepRetracing
+
+    def record(function: str) -> logging.LogRecord:
+        message = f"5 out of the last 9 calls to <function {function} at 0x7f> triggered tf.function retracing."
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, message, None, None)
+
+    keep = KerasStepRetracing().filter
+    assert not keep(record("_sequence_step.<locals>.build.<locals>.step"))  # one Grad-CAM step per run's model
+    assert not keep(record("_frames_step.<locals>.build.<locals>.step"))
+    assert keep(record("doubled"))  # a user's function that retraces is still reported
+
+
 def test_tensorflow_retracing_message_dropped_only_for_keras_own_steps():
     """Each new Keras model traces its predict step once; TensorFlow counts those traces together
     and, by the fifth model, warns of "retracing" (the demo trains two heads): that message is

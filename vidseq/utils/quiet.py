@@ -40,9 +40,15 @@ def native_stderr_to_file() -> Iterator[None]:
             os.close(saved)
 
 
+# The functions traced once per model: Keras' own steps, and the Grad-CAM steps of
+# vidseq.runs.explain (one per run's model, like Keras' own).
+PER_MODEL_STEPS = ("TensorFlowTrainer.make_", "_frames_step.<locals>", "_sequence_step.<locals>")
+
+
 class KerasStepRetracing(logging.Filter):
     """Drops TensorFlow's "N out of the last M calls to <...TensorFlowTrainer.make_predict_function...>
-    triggered tf.function retracing" warning, and only about Keras' own step functions.
+    triggered tf.function retracing" warning, and only about functions traced once per model
+    (`PER_MODEL_STEPS`: Keras' own steps, and explain.png's Grad-CAM steps).
 
     Why: every Keras model traces its own predict (and train, test) step once, on its first
     call. TensorFlow counts traces per Python code object, and all models' steps share Keras'
@@ -55,7 +61,7 @@ class KerasStepRetracing(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not ("triggered tf.function retracing" in message and "TensorFlowTrainer.make_" in message)
+        return not ("triggered tf.function retracing" in message and any(s in message for s in PER_MODEL_STEPS))
 
 
 def import_keras_quietly() -> None:
