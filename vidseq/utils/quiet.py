@@ -42,11 +42,11 @@ def native_stderr_to_file() -> Iterator[None]:
 
 # The functions traced once per model: Keras' own steps, and the Grad-CAM steps of
 # vidseq.runs.explain (one per run's model, like Keras' own).
-PER_MODEL_STEPS = ("TensorFlowTrainer.make_", "_frames_step.<locals>", "_sequence_step.<locals>")
+PER_MODEL_STEPS = ("TensorFlowTrainer.", "_frames_step.<locals>", "_sequence_step.<locals>")
 
 
 class KerasStepRetracing(logging.Filter):
-    """Drops TensorFlow's "N out of the last M calls to <...TensorFlowTrainer.make_predict_function...>
+    """Drops TensorFlow's "N out of the last M calls to <...TensorFlowTrainer...step...>
     triggered tf.function retracing" warning, and only about functions traced once per model
     (`PER_MODEL_STEPS`: Keras' own steps, and explain.png's Grad-CAM steps).
 
