@@ -90,6 +90,7 @@ def test_explain_video_face_boxes_and_no_face(save_dir, face_video, good_paths, 
     assert blank["face_found"] is False and blank["boxes"] is None and 0 <= blank["score"] <= 1
 
 
+@pytest.mark.slow
 def test_explain_video_coatnet_scores_every_frame(good_paths, tmp_path):
     """A CoAtNet run folder (untrained: only its shape matters here) gives one score per frame."""
     run = tmp_path / "coat"

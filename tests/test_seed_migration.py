@@ -134,6 +134,7 @@ class EpochCounter(keras.callbacks.Callback):
         self.epochs += 1
 
 
+@pytest.mark.slow
 def test_seed_aliases_land_in_config_under_vidseq_names(workdir, tmp_path, capsys):
     stop = EarlyStopping(monitor="val_loss", mode="min", min_delta=10.0, patience=2, restore_best_weights=True)
     reduce = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1)
