@@ -346,13 +346,13 @@ def cmd_evaluate(args) -> int:
 def cmd_compare(args) -> int:
     from vidseq.runs.leaderboard import compare_runs, compare_saved_models  # no TensorFlow: answers at once
 
+    save_dir = Path(args.save_dir or "saved_models")
     if args.runs:
         if len(args.runs) != 2:
             raise ValueError(f"Received: {len(args.runs)} run(s) {args.runs}. Expected two runs to compare "
                              "(or none for the leaderboard).")
-        print(compare_runs(*(_named_run(run, args.save_dir or "saved_models") for run in args.runs), split=args.split))
+        print(compare_runs(*(_named_run(run, save_dir) for run in args.runs), split=args.split))
         return 0
-    save_dir = Path(args.save_dir or "saved_models")
     if args.save_dir is None and not save_dir.is_dir():
         print(f"No runs yet: there is no saved_models/ folder in {Path.cwd()}. Train one with `vidseq demo` or "
               "`vidseq train DATA_DIR` (run from this folder), or give --save-dir the folder your runs are in.")
@@ -370,9 +370,9 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def _named_run(run: str, save_dir: str) -> Path:
+def _named_run(run: str, save_dir: Path) -> Path:
     """A run folder given by its path, or by its name in `save_dir`."""
-    in_save_dir = Path(save_dir) / run
+    in_save_dir = save_dir / run
     return in_save_dir if not Path(run).is_dir() and in_save_dir.is_dir() else Path(run)
 
 

@@ -20,9 +20,8 @@ from vidseq.utils.notices import VidseqWarning
 from vidseq.data.faces import (TRACKER_VERSION, FaceCrop, check_frame_size, crop_face, detect_faces, face_settings,
                                shrink_for_detection, track_faces)
 from vidseq.data.perturb import Perturbation
-from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, declared_extent, decode_extent,
-                                  first_frame_decodes, grab_frames, no_frames_error, resize_frame, size_truncation,
-                                  time_truncation)
+from vidseq.data.video_io import (TruncatedVideoError, VideoReadError, declared_extent, decode_extent, grab_frames,
+                                  no_frames_error, resize_frame, time_truncation, usable_size_truncation)
 
 STRATEGIES = ("uniform", "random", "clip", "stride")
 ON_TRUNCATED = ("raise", "keep")
@@ -219,10 +218,8 @@ def _sample_and_grab(path, num_frames, strategy, seed, stride, transform, on_tru
     variable-frame-rate WebM or Matroska file declares its duration times a nominal rate.
     """
     total, declared, fps = declared_extent(path)  # opening it first: a missing or non-video file says so
-    says_size, cut = size_truncation(path)
+    says_size, cut = usable_size_truncation(path)  # nothing decodes: one error, whatever on_truncated says
     if cut is not None:
-        if not first_frame_decodes(path):  # nothing to keep: one error, whatever on_truncated says
-            raise no_frames_error(path, total)
         _truncated(cut, on_truncated)
     if total:
         indices = sample_indices(total, num_frames, strategy, seed, stride)

@@ -80,7 +80,7 @@ def no_frames_error(path: str | os.PathLike, declared: int = 0) -> VideoReadErro
     return VideoReadError(f"No decodable frames{said} in video: {str(path)!r}")
 
 
-def first_frame_decodes(path: str | os.PathLike) -> bool:
+def _first_frame_decodes(path: str | os.PathLike) -> bool:
     """Whether the video's first frame decodes (cheap: one frame), e.g. in a cut file."""
     cap = open_video(path)
     try:
@@ -109,6 +109,15 @@ def size_truncation(path: str | os.PathLike) -> tuple[bool, TruncatedVideoError 
         return False, None
     size = Path(path).stat().st_size
     return True, TruncatedVideoError(path, size, declared, "bytes") if size < declared else None
+
+
+def usable_size_truncation(path: str | os.PathLike) -> tuple[bool, TruncatedVideoError | None]:
+    """`size_truncation`, raising `no_frames_error` instead for a cut file in which no frame
+    decodes: there is nothing to keep or score, whatever the caller would do with a cut file."""
+    says, cut = size_truncation(path)
+    if cut is not None and not _first_frame_decodes(path):
+        raise no_frames_error(path, declared_extent(path)[0])
+    return says, cut
 
 
 def decode_extent(path: str | os.PathLike) -> tuple[int, float]:
@@ -156,10 +165,8 @@ def check_truncation(path: str | os.PathLike) -> TruncatedVideoError | None:
     >>> check_truncation("data/demo/real/real_000.mp4") is None  # doctest: +SKIP
     True
     """
-    says, cut = size_truncation(path)
+    says, cut = usable_size_truncation(path)
     if says:
-        if cut is not None and not first_frame_decodes(path):  # nothing to score: one error, not "truncated"
-            raise no_frames_error(path, declared_extent(path)[0])
         return cut
     _, declared, fps = declared_extent(path)
     if declared is None:
